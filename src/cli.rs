@@ -1,0 +1,91 @@
+//! Command-line definitions (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tickets",
+    version,
+    about = "Support tickets in PostgreSQL, worked from a terminal"
+)]
+pub struct Cli {
+    /// Config file (default: the platform config dir, e.g. ~/.config/tickets/config.toml).
+    #[arg(long, global = true, env = "TICKETS_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the embedded schema migrations (needs a superuser connection).
+    Migrate(AdminDb),
+    /// Create, list and disable people.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// The connection used by administrative commands: a superuser (or the cluster owner).
+#[derive(Debug, Args)]
+pub struct AdminDb {
+    /// postgres:// URL or libpq key=value string of a superuser connection.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a person: a PostgreSQL login role plus their users row, in one transaction.
+    Add {
+        /// The login (a PostgreSQL role name: lowercase letters, digits and _).
+        login: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The name shown to others.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (first line) instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: AdminDb,
+    },
+    /// List everyone, disabled people included.
+    List {
+        #[command(flatten)]
+        db: AdminDb,
+    },
+    /// Disable a person: they can no longer log in; open sessions end; their history stays.
+    Disable {
+        login: String,
+        #[command(flatten)]
+        db: AdminDb,
+    },
+    /// Let a disabled person log in again.
+    Enable {
+        login: String,
+        #[command(flatten)]
+        db: AdminDb,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Customer,
+    Agent,
+    Admin,
+}
+
+impl RoleArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleArg::Customer => "customer",
+            RoleArg::Agent => "agent",
+            RoleArg::Admin => "admin",
+        }
+    }
+}

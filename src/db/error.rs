@@ -1,0 +1,81 @@
+//! Turning driver errors into one clear line for a person.
+
+use tokio_postgres::error::SqlState;
+
+/// An error from the database, reduced to what a caller branches on and what a person reads.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The server could not be reached or the connection dropped: worth retrying later.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The server refused the login (wrong password, unknown or disabled login).
+    #[error("{0}")]
+    LoginRefused(String),
+    /// The database refused the statement; `code` is the SQLSTATE.
+    #[error("{message}")]
+    Refused { code: String, message: String },
+}
+
+impl DbError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            DbError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        classify(&e)
+    }
+}
+
+/// One line: the server's message, with its hint when it has one.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    classify(e).to_string()
+}
+
+fn classify(e: &tokio_postgres::Error) -> DbError {
+    if let Some(db) = e.as_db_error() {
+        let mut message = db.message().to_owned();
+        if let Some(detail) = db.detail() {
+            message.push_str(": ");
+            message.push_str(detail);
+        }
+        if let Some(hint) = db.hint() {
+            message.push_str(" (");
+            message.push_str(hint);
+            message.push(')');
+        }
+        let code = db.code();
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            return DbError::LoginRefused(message);
+        }
+        if *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+        {
+            return DbError::Unreachable(message);
+        }
+        return DbError::Refused {
+            code: code.code().to_owned(),
+            message,
+        };
+    }
+    if e.is_closed() {
+        return DbError::Unreachable("the connection to the database was closed".into());
+    }
+    // Connection-level failures: the Display of tokio_postgres::Error is terse ("error
+    // connecting to server"), the source says why (connection refused, no such file...).
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    DbError::Unreachable(text)
+}

@@ -1,0 +1,169 @@
+//! Embedded migrations: applied in order, each in its own transaction, serialised by an
+//! advisory lock, and refused when a file already applied has since been edited.
+
+use super::error::DbError;
+use tokio_postgres::Client;
+
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $file,
+            sql: include_str!(concat!("../../migrations/", $file)),
+        }
+    };
+}
+
+/// Every file in migrations/, in order. A test checks that none is forgotten here.
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_roles_and_schema.sql"),
+    migration!(2, "0002_identity_and_rules.sql"),
+    migration!(3, "0003_people.sql"),
+];
+
+/// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
+const LOCK_KEY: i64 = 0x7469_636b_6574_73;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub applied: Vec<String>,
+    pub already: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(
+        "migrate needs a superuser connection: {0} is not a superuser (connect as the cluster's owner, e.g. postgres)"
+    )]
+    NotSuperuser(String),
+    #[error(
+        "migration {0} was changed after it was applied to this database; restore the file as it was and put the change in a new migration"
+    )]
+    Edited(String),
+    #[error(
+        "this database has migration {0} which this tickets binary does not know; use a newer tickets"
+    )]
+    Unknown(i32),
+    #[error("migration {name} failed: {source}")]
+    Failed { name: String, source: DbError },
+    #[error("{0}")]
+    Db(#[from] DbError),
+}
+
+impl From<tokio_postgres::Error> for MigrateError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        MigrateError::Db(e.into())
+    }
+}
+
+/// Applies what is missing. Safe to run concurrently: the others wait, then find nothing to do.
+pub async fn migrate(client: &mut Client) -> Result<Report, MigrateError> {
+    let row = client
+        .query_one(
+            "SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await?;
+    let (who, superuser): (String, bool) = (row.get(0), row.get(1));
+    if !superuser {
+        return Err(MigrateError::NotSuperuser(who));
+    }
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+        .await?;
+    let result = apply_locked(client).await;
+    // Released on disconnect anyway; unlocking here keeps a long-lived connection clean.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+        .await;
+    result
+}
+
+async fn apply_locked(client: &mut Client) -> Result<Report, MigrateError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS public.schema_migrations (
+                 version    integer PRIMARY KEY,
+                 name       text NOT NULL,
+                 checksum   text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await?;
+    let applied = client
+        .query(
+            "SELECT version, name, checksum FROM public.schema_migrations ORDER BY version",
+            &[],
+        )
+        .await?;
+    let mut report = Report::default();
+    for row in &applied {
+        let version: i32 = row.get(0);
+        if !MIGRATIONS.iter().any(|m| m.version == version) {
+            return Err(MigrateError::Unknown(version));
+        }
+    }
+    for m in MIGRATIONS {
+        let checksum = checksum(client, m.sql).await?;
+        if let Some(row) = applied.iter().find(|r| r.get::<_, i32>(0) == m.version) {
+            if row.get::<_, String>(2) != checksum {
+                return Err(MigrateError::Edited(m.name.to_owned()));
+            }
+            report.already += 1;
+            continue;
+        }
+        let tx = client.transaction().await?;
+        let failed = |e: tokio_postgres::Error| MigrateError::Failed {
+            name: m.name.to_owned(),
+            source: e.into(),
+        };
+        tx.batch_execute(m.sql).await.map_err(failed)?;
+        // Migrations create objects as tickets_owner (SET LOCAL ROLE); the bookkeeping is ours.
+        tx.batch_execute("RESET ROLE").await.map_err(failed)?;
+        tx.execute(
+            "INSERT INTO public.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            &[&m.version, &m.name, &checksum],
+        )
+        .await
+        .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
+        tracing::info!(migration = m.name, "applied");
+        report.applied.push(m.name.to_owned());
+    }
+    Ok(report)
+}
+
+/// SHA-256 of the file, computed by the server so the binary needs no hashing crate.
+async fn checksum(client: &Client, sql: &str) -> Result<String, MigrateError> {
+    let row = client
+        .query_one(
+            "SELECT encode(sha256(convert_to($1::text, 'UTF8')), 'hex')",
+            &[&sql],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Whether every embedded migration has been applied (for commands that need the schema).
+pub async fn pending(client: &Client) -> Result<usize, DbError> {
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('public.schema_migrations') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(MIGRATIONS.len());
+    }
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM public.schema_migrations", &[])
+        .await?
+        .get(0);
+    Ok(MIGRATIONS.len().saturating_sub(n as usize))
+}

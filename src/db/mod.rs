@@ -1,0 +1,9 @@
+//! Everything that speaks SQL. The UI never imports tokio_postgres.
+
+pub mod cluster;
+pub mod connect;
+pub mod error;
+pub mod migrate;
+
+pub use connect::{connect, connect_config};
+pub use error::{DbError, describe};

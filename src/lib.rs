@@ -1,0 +1,9 @@
+//! `tickets`: a support-ticketing system whose truth and security live in PostgreSQL.
+//!
+//! The library holds everything the binary, the tests and the benchmarks share; `main.rs` only
+//! parses the command line and dispatches.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod people;

@@ -1,0 +1,116 @@
+//! People: the CLI side of `create_person`, `disable_person` and `enable_person`. The SQL
+//! functions do the checking, in one transaction, so psql and this CLI obey the same rules.
+
+use crate::db::DbError;
+use chrono::{DateTime, Utc};
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: Uuid,
+    pub login: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn add(
+    client: &Client,
+    login: &str,
+    role: &str,
+    name: &str,
+    email: &str,
+    password: &str,
+) -> Result<Uuid, DbError> {
+    let row = client
+        .query_one(
+            "SELECT public.create_person($1, $2::text::public.user_role, $3, $4, $5)",
+            &[&login, &role, &name, &email, &password],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+pub async fn disable(client: &Client, login: &str) -> Result<(), DbError> {
+    client
+        .execute("SELECT public.disable_person($1)", &[&login])
+        .await?;
+    Ok(())
+}
+
+pub async fn enable(client: &Client, login: &str) -> Result<(), DbError> {
+    client
+        .execute("SELECT public.enable_person($1)", &[&login])
+        .await?;
+    Ok(())
+}
+
+pub async fn list(client: &Client) -> Result<Vec<Person>, DbError> {
+    let rows = client
+        .query(
+            "SELECT id, login, display_name, email, role::text, disabled_at, created_at
+             FROM public.users ORDER BY role, login",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Person {
+            id: r.get(0),
+            login: r.get(1),
+            display_name: r.get(2),
+            email: r.get(3),
+            role: r.get(4),
+            disabled_at: r.get(5),
+            created_at: r.get(6),
+        })
+        .collect())
+}
+
+/// A plain table for `tickets user list`.
+pub fn format_table(people: &[Person]) -> String {
+    let headers = ["LOGIN", "ROLE", "NAME", "EMAIL", "STATUS", "CREATED"];
+    let rows: Vec<[String; 6]> = people
+        .iter()
+        .map(|p| {
+            [
+                p.login.clone(),
+                p.role.clone(),
+                p.display_name.clone(),
+                p.email.clone(),
+                match p.disabled_at {
+                    Some(at) => format!("disabled {}", at.format("%Y-%m-%d")),
+                    None => "active".into(),
+                },
+                p.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(unicode_width::UnicodeWidthStr::width(cell.as_str()));
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| {
+                let pad = w.saturating_sub(unicode_width::UnicodeWidthStr::width(c.as_str()));
+                format!("{c}{}", " ".repeat(pad))
+            })
+            .collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&headers.map(String::from));
+    for row in &rows {
+        line(row);
+    }
+    out
+}

@@ -1,0 +1,265 @@
+//! The test harness: a real PostgreSQL for every test binary and a fresh database per test.
+//!
+//! `TICKETS_TEST_DATABASE_URL` (a superuser URL) names a server to use; otherwise a throwaway
+//! cluster is started once per test binary in a temporary directory (as root, run as the
+//! `postgres` user) and stopped when the binary exits. Each `TestDb` is its own database,
+//! migrated by the real migrator; dropping it drops the database and the login roles it made.
+#![allow(dead_code)]
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use tickets::db::cluster::Cluster;
+use tickets::db::{self, migrate};
+use tokio_postgres::{Client, Config};
+
+enum Server {
+    Url(Config),
+    Cluster {
+        cluster: Cluster,
+        dir: tempfile::TempDir,
+    },
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static BOOTSTRAP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn stop_cluster_at_exit() {
+    if let Some(Server::Cluster { cluster, dir }) = SERVER.get() {
+        let _ = cluster.stop("immediate");
+        let _ = std::fs::remove_dir_all(dir.path());
+    }
+}
+
+fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        if let Ok(url) = std::env::var("TICKETS_TEST_DATABASE_URL") {
+            let config =
+                Config::from_str(&url).expect("TICKETS_TEST_DATABASE_URL is not a valid URL");
+            return Server::Url(config);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("tickets-test-")
+            .tempdir()
+            .expect("temp dir");
+        let cluster = Cluster::start(dir.path(), 5432)
+            .unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
+        // SAFETY: registering a plain extern "C" fn; it runs once at process exit.
+        unsafe { libc::atexit(stop_cluster_at_exit) };
+        Server::Cluster { cluster, dir }
+    })
+}
+
+/// A connection config for `user` on `dbname`, with a password when given.
+pub fn config_for(user: &str, password: Option<&str>, dbname: &str) -> Config {
+    let mut config = match server() {
+        Server::Url(base) => base.clone(),
+        Server::Cluster { cluster, .. } => {
+            let mut c = Config::new();
+            c.host_path(cluster.socket_dir()).port(cluster.port());
+            c
+        }
+    };
+    config
+        .user(user)
+        .dbname(dbname)
+        .application_name("tickets-test");
+    match password {
+        Some(p) => config.password(p),
+        None => config.password(""),
+    };
+    if let (Server::Url(base), None) = (server(), password) {
+        if let Some(p) = base.get_password() {
+            config.password(p);
+        }
+    }
+    config
+}
+
+fn superuser() -> String {
+    match server() {
+        Server::Url(base) => base.get_user().unwrap_or("postgres").to_owned(),
+        Server::Cluster { .. } => "postgres".to_owned(),
+    }
+}
+
+/// A superuser connection to `dbname`.
+pub async fn superuser_client(dbname: &str) -> Client {
+    db::connect_config(&config_for(&superuser(), None, dbname))
+        .await
+        .unwrap_or_else(|e| panic!("superuser connection to {dbname}: {e}"))
+}
+
+/// The libpq/URL string a child process (the real binary) uses for a superuser connection.
+pub fn superuser_conninfo(dbname: &str) -> String {
+    conninfo(&config_for(&superuser(), None, dbname))
+}
+
+/// Renders a Config as a key=value string.
+pub fn conninfo(config: &Config) -> String {
+    let mut parts = Vec::new();
+    if let Some(h) = config.get_hosts().first() {
+        match h {
+            tokio_postgres::config::Host::Tcp(name) => parts.push(format!("host={name}")),
+            tokio_postgres::config::Host::Unix(p) => parts.push(format!("host={}", p.display())),
+        }
+    }
+    if let Some(p) = config.get_ports().first() {
+        parts.push(format!("port={p}"));
+    }
+    if let Some(u) = config.get_user() {
+        parts.push(format!("user={u}"));
+    }
+    if let Some(p) = config.get_password() {
+        if !p.is_empty() {
+            parts.push(format!(
+                "password='{}'",
+                String::from_utf8_lossy(p).replace('\'', "\\'")
+            ));
+        }
+    }
+    if let Some(d) = config.get_dbname() {
+        parts.push(format!("dbname={d}"));
+    }
+    parts.join(" ")
+}
+
+/// A person made for a test: their login is unique across the cluster.
+#[derive(Debug, Clone)]
+pub struct TestPerson {
+    pub id: uuid::Uuid,
+    pub login: String,
+    pub password: String,
+    pub role: &'static str,
+}
+
+pub struct TestDb {
+    pub name: String,
+    logins: Mutex<Vec<String>>,
+}
+
+impl TestDb {
+    /// A new, migrated database.
+    pub async fn new() -> TestDb {
+        // The first migration in a cluster creates the shared roles; do it once, alone, so
+        // parallel tests then only create their own objects.
+        BOOTSTRAP
+            .get_or_init(|| async {
+                let db = TestDb::create_unmigrated().await;
+                db.migrate().await;
+            })
+            .await;
+        let db = TestDb::create_unmigrated().await;
+        db.migrate().await;
+        db
+    }
+
+    /// A new, empty database (for migration tests).
+    pub async fn create_unmigrated() -> TestDb {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("tickets_test_{}_{n}", std::process::id());
+        let admin = superuser_client("postgres").await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        TestDb {
+            name,
+            logins: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub async fn migrate(&self) -> migrate::Report {
+        let mut client = self.admin().await;
+        migrate::migrate(&mut client).await.expect("migrate")
+    }
+
+    /// A superuser connection to this database.
+    pub async fn admin(&self) -> Client {
+        superuser_client(&self.name).await
+    }
+
+    pub fn admin_conninfo(&self) -> String {
+        superuser_conninfo(&self.name)
+    }
+
+    /// A login name unique to this database, from a readable base.
+    pub fn unique_login(&self, base: &str) -> String {
+        let suffix = self.name.trim_start_matches("tickets_test_");
+        let login = format!("{base}_{suffix}");
+        self.logins.lock().unwrap().push(login.clone());
+        login
+    }
+
+    /// Creates a person through the real `create_person` function.
+    pub async fn person(&self, role: &'static str, base: &str) -> TestPerson {
+        let login = self.unique_login(base);
+        let password = format!("pw-{login}");
+        let admin = self.admin().await;
+        let id = tickets::people::add(
+            &admin,
+            &login,
+            role,
+            &format!("{base} {role}"),
+            &format!("{login}@example.test"),
+            &password,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create {login}: {e}"));
+        TestPerson {
+            id,
+            login,
+            password,
+            role,
+        }
+    }
+
+    /// Logs in as the person over a real, password-authenticated connection.
+    pub async fn login(&self, p: &TestPerson) -> Client {
+        db::connect_config(&self.login_config(p))
+            .await
+            .unwrap_or_else(|e| panic!("log in as {}: {e}", p.login))
+    }
+
+    pub fn login_config(&self, p: &TestPerson) -> Config {
+        config_for(&p.login, Some(&p.password), &self.name)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let logins = std::mem::take(&mut *self.logins.lock().unwrap());
+        // Drop may run inside a test's runtime: clean up from a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let admin = superuser_client("postgres").await;
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                for login in logins {
+                    let _ = admin
+                        .batch_execute(&format!("DROP ROLE IF EXISTS \"{login}\""))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The SQLSTATE of a failed statement, or a panic naming what came back instead.
+pub fn sqlstate<T: std::fmt::Debug>(result: Result<T, tokio_postgres::Error>) -> String {
+    match result {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => match e.code() {
+            Some(code) => code.code().to_owned(),
+            None => panic!("expected a database error, got {e}"),
+        },
+    }
+}
