@@ -14,8 +14,37 @@ pub struct Cli {
     #[arg(long, global = true, env = "TICKETS_CONFIG")]
     pub config: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Colour theme: dark, light or no-color (NO_COLOR in the environment forces no-color).
+    #[arg(long)]
+    pub theme: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Where the terminal client connects (over the config file and PG* variables).
+#[derive(Debug, Args, Default)]
+pub struct ConnectArgs {
+    /// A postgres:// URL (its user and password are ignored: you log in on the form).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Server host name, or a socket directory (like PGHOST).
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Database name (default: tickets).
+    #[arg(long)]
+    pub dbname: Option<String>,
+    /// disable, prefer or require.
+    #[arg(long)]
+    pub sslmode: Option<String>,
+    /// Prefill the login field (like PGUSER).
+    #[arg(long)]
+    pub login: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,12 @@
 //! The library holds everything the binary, the tests and the benchmarks share; `main.rs` only
 //! parses the command line and dispatches.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod drafts;
+pub mod logging;
+pub mod model;
 pub mod people;
+// pub mod terminal;

@@ -2,7 +2,7 @@ use clap::Parser;
 use color_eyre::eyre::{Result, bail, eyre};
 use std::io::BufRead;
 use std::process::ExitCode;
-use tickets::cli::{AdminDb, Cli, Command, UserCommand};
+use tickets::cli::{AdminDb, Cli, Command, ConnectArgs, UserCommand};
 use tickets::config::{self, FileConfig};
 use tickets::db::{self, migrate};
 use tickets::people;
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<()> {
     let file = config::load(cli.config.as_deref())?;
     match cli.command {
-        None => bail!("the terminal client is not built yet; see `tickets --help`"),
+        None => tui(cli.connect, cli.theme, &file).await,
         Some(Command::Migrate(db)) => {
             let mut client = admin_client(&db, &file).await?;
             let report = migrate::migrate(&mut client).await?;
@@ -110,4 +110,8 @@ async fn ready_client(db: &AdminDb, file: &FileConfig) -> Result<tokio_postgres:
         ));
     }
     Ok(client)
+}
+
+async fn tui(_a: ConnectArgs, _t: Option<String>, _f: &FileConfig) -> Result<()> {
+    bail!("wip")
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestDb, superuser_client};
+use common::TestDb;
 use tickets::db::migrate::{self, MIGRATIONS, MigrateError};
 
 #[test]
@@ -125,5 +125,4 @@ async fn a_non_superuser_cannot_migrate_and_nothing_is_created() {
         .unwrap()
         .get(0);
     assert!(!exists);
-    drop(superuser_client);
 }

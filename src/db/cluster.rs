@@ -9,10 +9,10 @@ use std::process::{Command, Output};
 /// --bindir`, or the newest /usr/lib/postgresql/*/bin (Debian installs them only there).
 pub fn find_bindir() -> Result<PathBuf, String> {
     let has_both = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(d) = std::env::split_paths(&path).find(|d| has_both(d)) {
-            return Ok(d);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(d) = std::env::split_paths(&path).find(|d| has_both(d))
+    {
+        return Ok(d);
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let d = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());

@@ -28,7 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
-const LOCK_KEY: i64 = 0x7469_636b_6574_73;
+const LOCK_KEY: i64 = 0x0074_6963_6b65_7473;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {

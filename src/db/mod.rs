@@ -4,6 +4,8 @@ pub mod cluster;
 pub mod connect;
 pub mod error;
 pub mod migrate;
+pub mod repo;
+pub mod worker;
 
 pub use connect::{connect, connect_config};
 pub use error::{DbError, describe};

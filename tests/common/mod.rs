@@ -69,10 +69,10 @@ pub fn config_for(user: &str, password: Option<&str>, dbname: &str) -> Config {
         Some(p) => config.password(p),
         None => config.password(""),
     };
-    if let (Server::Url(base), None) = (server(), password) {
-        if let Some(p) = base.get_password() {
-            config.password(p);
-        }
+    if let (Server::Url(base), None) = (server(), password)
+        && let Some(p) = base.get_password()
+    {
+        config.password(p);
     }
     config
 }
@@ -111,13 +111,13 @@ pub fn conninfo(config: &Config) -> String {
     if let Some(u) = config.get_user() {
         parts.push(format!("user={u}"));
     }
-    if let Some(p) = config.get_password() {
-        if !p.is_empty() {
-            parts.push(format!(
-                "password='{}'",
-                String::from_utf8_lossy(p).replace('\'', "\\'")
-            ));
-        }
+    if let Some(p) = config.get_password()
+        && !p.is_empty()
+    {
+        parts.push(format!(
+            "password='{}'",
+            String::from_utf8_lossy(p).replace('\'', "\\'")
+        ));
     }
     if let Some(d) = config.get_dbname() {
         parts.push(format!("dbname={d}"));

@@ -1,0 +1,90 @@
+//! The customer's new-ticket form: fields, validation in place, and the draft it came from.
+
+use crate::model::{NewTicket, Priority};
+use ratatui_textarea::TextArea;
+use tui_input::Input;
+
+pub const SUBJECT_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormField {
+    Subject,
+    Description,
+    Priority,
+}
+
+pub struct TicketForm {
+    pub subject: Input,
+    pub description: TextArea<'static>,
+    pub priority: Priority,
+    pub focus: FormField,
+    /// Shown under the subject field.
+    pub subject_error: Option<String>,
+    pub description_error: Option<String>,
+    /// Sent to the database; waiting for its answer.
+    pub submitting: bool,
+    /// Why the last submit failed (the draft is kept).
+    pub error: Option<String>,
+}
+
+impl TicketForm {
+    pub fn new(draft: Option<&NewTicket>) -> TicketForm {
+        let (subject, description, priority) = match draft {
+            Some(d) => (
+                d.subject.clone(),
+                d.description.lines().map(str::to_owned).collect(),
+                Priority::from_sql(&d.priority).unwrap_or(Priority::Normal),
+            ),
+            None => (String::new(), Vec::new(), Priority::Normal),
+        };
+        let mut description = TextArea::new(description);
+        description.set_placeholder_text("What happened, and what did you expect?");
+        TicketForm {
+            subject: Input::new(subject),
+            description,
+            priority,
+            focus: FormField::Subject,
+            subject_error: None,
+            description_error: None,
+            submitting: false,
+            error: None,
+        }
+    }
+
+    pub fn ticket(&self) -> NewTicket {
+        NewTicket {
+            subject: self.subject.value().to_owned(),
+            description: self.description.lines().join("\n"),
+            priority: self.priority.as_sql().to_owned(),
+        }
+    }
+
+    /// Checks what the database would refuse, so the message appears next to the field.
+    pub fn validate(&mut self) -> bool {
+        let subject = self.subject.value().trim();
+        self.subject_error = if subject.is_empty() {
+            Some("A subject is required.".into())
+        } else if subject.chars().count() > SUBJECT_MAX {
+            Some(format!(
+                "At most {SUBJECT_MAX} characters ({} now).",
+                subject.chars().count()
+            ))
+        } else {
+            None
+        };
+        let len: usize = self
+            .description
+            .lines()
+            .iter()
+            .map(|l| l.chars().count() + 1)
+            .sum();
+        self.description_error = (len > DESCRIPTION_MAX)
+            .then(|| format!("At most {DESCRIPTION_MAX} characters ({len} now)."));
+        self.subject_error.is_none() && self.description_error.is_none()
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.subject.value().trim().is_empty() && self.description.is_empty()
+    }
+}

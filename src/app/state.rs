@@ -1,0 +1,298 @@
+//! The state the screen is drawn from.
+
+use super::form::TicketForm;
+use super::keymap::Keymap;
+use super::msg::RequestId;
+use crate::model::*;
+use std::collections::HashMap;
+use tui_input::Input;
+use uuid::Uuid;
+
+pub struct App {
+    pub screen: Screen,
+    pub keymap: Keymap,
+    pub help_open: bool,
+    /// The last thing that happened, for the status line.
+    pub notice: Option<Notice>,
+    pub quit: bool,
+    /// Describes the server ("host:port/db") on the login form and the status line.
+    pub server: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+pub enum Screen {
+    Login(LoginForm),
+    Main(Box<Main>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginField {
+    Login,
+    Password,
+}
+
+pub struct LoginForm {
+    pub login: Input,
+    pub password: Input,
+    pub focus: LoginField,
+    /// One line saying why the last attempt failed.
+    pub error: Option<String>,
+    pub busy: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    List,
+    Detail,
+    History,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Tickets,
+    Audit,
+}
+
+/// A ticket list: the loaded pages of one queue.
+#[derive(Default)]
+pub struct TicketList {
+    pub rows: Vec<TicketRow>,
+    pub selected: usize,
+    /// The request whose reply is awaited; replies to any other are stale.
+    pub loading: Option<RequestId>,
+    /// The last page came back short: nothing more to load.
+    pub exhausted: bool,
+    /// Typed filter over the loaded rows (client side).
+    pub filter: String,
+    pub filtering: bool,
+    /// Server-side search over subject and description.
+    pub search: String,
+}
+
+impl TicketList {
+    /// Indices of rows that pass the client filter (all when it is empty).
+    pub fn visible(&self) -> Vec<usize> {
+        if self.filter.is_empty() {
+            return (0..self.rows.len()).collect();
+        }
+        super::update::fuzzy_filter(&self.rows, &self.filter)
+    }
+
+    pub fn selected_row(&self) -> Option<&TicketRow> {
+        let visible = self.visible();
+        visible.get(self.selected).and_then(|&i| self.rows.get(i))
+    }
+}
+
+/// A choice list over the main screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Picker {
+    Status {
+        ticket: Uuid,
+        options: Vec<Status>,
+        selected: usize,
+    },
+    Priority {
+        ticket: Uuid,
+        options: Vec<Priority>,
+        selected: usize,
+    },
+    Agent {
+        ticket: Uuid,
+        options: Vec<PersonName>,
+        selected: usize,
+    },
+    /// Which part of the audit filter to edit.
+    AuditField { selected: usize },
+}
+
+/// Text being typed into a one-line prompt (server search, audit filter fields).
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: Input,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    Search,
+    AuditPerson,
+    AuditTicket,
+    AuditSince,
+    AuditUntil,
+}
+
+impl PromptKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            PromptKind::Search => "Search subject and description",
+            PromptKind::AuditPerson => "Changed by (name or login)",
+            PromptKind::AuditTicket => "Ticket (id prefix or subject)",
+            PromptKind::AuditSince => "Since (YYYY-MM-DD)",
+            PromptKind::AuditUntil => "Until (YYYY-MM-DD, exclusive)",
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AuditLog {
+    pub rows: Vec<HistoryEntry>,
+    pub selected: usize,
+    pub loading: Option<RequestId>,
+    pub exhausted: bool,
+    pub filter: AuditFilter,
+}
+
+pub struct Main {
+    pub me: Me,
+    pub moves: Vec<Move>,
+    pub agents: Vec<PersonName>,
+    pub view: View,
+    pub queue: Queue,
+    pub counts: HashMap<Queue, i64>,
+    pub list: TicketList,
+    pub focus: Pane,
+    pub detail: Option<TicketDetail>,
+    pub detail_req: Option<RequestId>,
+    pub history: Vec<HistoryEntry>,
+    pub history_req: Option<RequestId>,
+    pub history_scroll: usize,
+    pub detail_scroll: u16,
+    pub picker: Option<Picker>,
+    pub prompt: Option<Prompt>,
+    pub form: Option<TicketForm>,
+    pub audit: AuditLog,
+    /// After an action, the ticket the cursor moves to once the list reloads (act-and-advance).
+    pub advance_to: Option<Uuid>,
+    /// A ticket action is in flight: further actions wait for its answer.
+    pub acting: bool,
+    /// The customer's unsent ticket, kept on disk until the database confirms it.
+    pub draft: Option<NewTicket>,
+    /// Why the prompt's text was not accepted.
+    pub prompt_error: Option<String>,
+    next_request: RequestId,
+}
+
+impl Main {
+    pub fn new(me: Me, moves: Vec<Move>, agents: Vec<PersonName>) -> Main {
+        let queue = Queue::for_role(me.role)[0];
+        Main {
+            me,
+            moves,
+            agents,
+            view: View::Tickets,
+            queue,
+            counts: HashMap::new(),
+            list: TicketList::default(),
+            focus: Pane::List,
+            detail: None,
+            detail_req: None,
+            history: Vec::new(),
+            history_req: None,
+            history_scroll: 0,
+            detail_scroll: 0,
+            picker: None,
+            prompt: None,
+            form: None,
+            audit: AuditLog::default(),
+            advance_to: None,
+            acting: false,
+            draft: None,
+            prompt_error: None,
+            next_request: 0,
+        }
+    }
+
+    /// A fresh request tag.
+    pub fn request_id(&mut self) -> RequestId {
+        self.next_request += 1;
+        self.next_request
+    }
+
+    /// The ticket the detail pane is about: the selected row.
+    pub fn selected(&self) -> Option<&TicketRow> {
+        self.list.selected_row()
+    }
+
+    /// The status moves this person may make on this ticket now (what the database allows).
+    pub fn status_options(&self, t: &TicketRow) -> Vec<Status> {
+        let mine = t.agent_id == Some(self.me.id);
+        match self.me.role {
+            Role::Admin => Status::ALL
+                .iter()
+                .copied()
+                .filter(|s| *s != t.status)
+                .collect(),
+            Role::Agent if mine => Status::ALL
+                .iter()
+                .copied()
+                .filter(|s| self.moves.iter().any(|m| m.from == t.status && m.to == *s))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn can_change_priority(&self, t: &TicketRow) -> bool {
+        match self.me.role {
+            Role::Admin => true,
+            Role::Agent => t.agent_id == Some(self.me.id) && t.status != Status::Closed,
+            Role::Customer => false,
+        }
+    }
+
+    pub fn can_claim(&self, t: &TicketRow) -> bool {
+        self.me.role == Role::Agent && t.agent_id.is_none() && t.status == Status::Open
+    }
+
+    pub fn can_release(&self, t: &TicketRow) -> bool {
+        let allowed = match self.me.role {
+            Role::Agent => t.agent_id == Some(self.me.id),
+            Role::Admin => t.agent_id.is_some(),
+            Role::Customer => false,
+        };
+        allowed && t.status.is_active()
+    }
+
+    pub fn can_hand_off(&self, t: &TicketRow) -> bool {
+        match self.me.role {
+            Role::Agent => t.agent_id == Some(self.me.id) && t.status != Status::Closed,
+            Role::Admin => true,
+            Role::Customer => false,
+        }
+    }
+}
+
+impl App {
+    pub fn new(keymap: Keymap, server: String, login: Option<String>) -> App {
+        let has_login = login.as_deref().is_some_and(|l| !l.is_empty());
+        App {
+            screen: Screen::Login(LoginForm {
+                login: Input::new(login.unwrap_or_default()),
+                password: Input::default(),
+                focus: if has_login {
+                    LoginField::Password
+                } else {
+                    LoginField::Login
+                },
+                error: None,
+                busy: false,
+            }),
+            keymap,
+            help_open: false,
+            notice: None,
+            quit: false,
+            server,
+        }
+    }
+
+    pub fn main(&self) -> Option<&Main> {
+        match &self.screen {
+            Screen::Main(m) => Some(m),
+            Screen::Login(_) => None,
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Typed queries: what each pane asks the database, always through the person's own session,
+//! so RLS decides what comes back. Lists page with keyset cursors, never OFFSET.
+
+use super::error::DbError;
+use crate::model::*;
+use chrono::{DateTime, Utc};
+use tokio_postgres::{Client, Row};
+use uuid::Uuid;
+
+pub const PAGE: i64 = 100;
+
+const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.customer_id, t.agent_id, \
+     (SELECT n.display_name FROM public.person_names() n WHERE n.id = t.agent_id), t.created_at, t.updated_at";
+
+fn ticket_row(r: &Row) -> TicketRow {
+    TicketRow {
+        id: r.get(0),
+        subject: r.get(1),
+        status: Status::from_sql(r.get(2)).unwrap_or(Status::Open),
+        priority: Priority::from_sql(r.get(3)).unwrap_or(Priority::Normal),
+        customer_id: r.get(4),
+        agent_id: r.get(5),
+        agent_name: r.get(6),
+        created_at: r.get(7),
+        updated_at: r.get(8),
+    }
+}
+
+pub async fn whoami(client: &Client) -> Result<Me, DbError> {
+    let row = client
+        .query_opt("SELECT p.id, p.login, p.display_name, p.role::text FROM app.current_person() p WHERE p.id IS NOT NULL", &[])
+        .await?;
+    let row = row.ok_or_else(|| DbError::Refused {
+        code: "42501".into(),
+        message: "this login is not an active tickets person".into(),
+    })?;
+    Ok(Me {
+        id: row.get(0),
+        login: row.get(1),
+        display_name: row.get(2),
+        role: Role::from_sql(row.get(3)).unwrap_or(Role::Customer),
+    })
+}
+
+/// The status moves the database allows this role (admins: any).
+pub async fn moves(client: &Client, role: Role) -> Result<Vec<Move>, DbError> {
+    let rows = client
+        .query(
+            "SELECT from_status::text, to_status::text FROM public.ticket_status_moves WHERE role::text = $1",
+            &[&role.as_sql()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some(Move {
+                from: Status::from_sql(r.get(0))?,
+                to: Status::from_sql(r.get(1))?,
+            })
+        })
+        .collect())
+}
+
+/// One page of a queue. `search` filters subject and description on the server.
+pub async fn list(
+    client: &Client,
+    me: &Me,
+    queue: Queue,
+    search: &str,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<TicketRow>, DbError> {
+    let pattern = like_pattern(search);
+    // The explicit filters repeat what RLS enforces anyway, so the planner can pick the
+    // matching index. Work queues go by urgency, browsing by recency.
+    let (filter, urgency) = match (queue, me.role) {
+        (Queue::Mine, Role::Customer) => ("t.customer_id = $1", false),
+        (Queue::Mine, _) => (
+            "t.agent_id = $1 AND t.status IN ('open', 'in_progress', 'waiting_on_customer')",
+            true,
+        ),
+        (Queue::Unassigned, _) => (
+            "t.agent_id IS NULL AND t.status = 'open' AND $1::uuid IS NOT NULL",
+            true,
+        ),
+        (Queue::All, _) => ("$1::uuid IS NOT NULL", false),
+    };
+    let search_sql = "($5::text = '' OR t.subject ILIKE $5 OR t.description ILIKE $5)";
+    let id = after.map(|c| c.id);
+    let rows = if urgency {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM public.tickets t WHERE {filter} AND {search_sql} \
+             AND ($3::timestamptz IS NULL OR t.priority < $6::text::public.ticket_priority \
+                  OR (t.priority = $6::text::public.ticket_priority AND (t.created_at, t.id) > ($3, $4))) \
+             ORDER BY t.priority DESC, t.created_at, t.id LIMIT $2"
+        );
+        let prio = after.map_or("normal", |c| c.priority.as_sql());
+        client
+            .query(
+                &sql,
+                &[
+                    &me.id,
+                    &limit,
+                    &after.map(|c| c.created_at),
+                    &id,
+                    &pattern,
+                    &prio,
+                ],
+            )
+            .await?
+    } else {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM public.tickets t WHERE {filter} AND {search_sql} \
+             AND ($3::timestamptz IS NULL OR (t.updated_at, t.id) < ($3, $4)) \
+             ORDER BY t.updated_at DESC, t.id DESC LIMIT $2"
+        );
+        client
+            .query(
+                &sql,
+                &[&me.id, &limit, &after.map(|c| c.updated_at), &id, &pattern],
+            )
+            .await?
+    };
+    Ok(rows.iter().map(ticket_row).collect())
+}
+
+/// `%text%` for ILIKE with the text's own `%`, `_` and `\` taken literally; empty stays empty.
+fn like_pattern(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// How many tickets a queue holds (what the tab shows).
+pub async fn count(client: &Client, me: &Me, queue: Queue) -> Result<i64, DbError> {
+    let sql = match (queue, me.role) {
+        (Queue::Mine, Role::Customer) => {
+            "SELECT count(*) FROM public.tickets t WHERE t.customer_id = $1"
+        }
+        (Queue::Mine, _) => {
+            "SELECT count(*) FROM public.tickets t WHERE t.agent_id = $1 AND t.status IN ('open', 'in_progress', 'waiting_on_customer')"
+        }
+        (Queue::Unassigned, _) => {
+            "SELECT count(*) FROM public.tickets t WHERE t.agent_id IS NULL AND t.status = 'open' AND $1::uuid IS NOT NULL"
+        }
+        (Queue::All, _) => "SELECT count(*) FROM public.tickets t WHERE $1::uuid IS NOT NULL",
+    };
+    Ok(client.query_one(sql, &[&me.id]).await?.get(0))
+}
+
+pub async fn ticket(client: &Client, id: Uuid) -> Result<Option<TicketDetail>, DbError> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS}, t.description, \
+                (SELECT n.display_name FROM public.person_names() n WHERE n.id = t.customer_id), \
+                (SELECT u.email FROM public.users u WHERE u.id = t.customer_id) \
+         FROM public.tickets t WHERE t.id = $1"
+    );
+    let row = client.query_opt(&sql, &[&id]).await?;
+    Ok(row.map(|r| TicketDetail {
+        row: ticket_row(&r),
+        description: r.get(9),
+        customer_name: r.get(10),
+        customer_email: r.get(11),
+    }))
+}
+
+const HISTORY_COLUMNS: &str = "h.id, h.ticket_id, h.seq, h.kind::text, h.old_status::text, h.new_status::text, \
+     oa.display_name, na.display_name, h.old_priority::text, h.new_priority::text, h.changed_by, \
+     coalesce(cb.display_name, 'someone'), h.changed_at";
+const HISTORY_JOINS: &str = "LEFT JOIN names oa ON oa.id = h.old_agent_id \
+     LEFT JOIN names na ON na.id = h.new_agent_id LEFT JOIN names cb ON cb.id = h.changed_by";
+
+fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
+    HistoryEntry {
+        id: r.get(0),
+        ticket_id: r.get(1),
+        ticket_subject: subject,
+        seq: r.get(2),
+        kind: ChangeKind::from_sql(r.get(3)).unwrap_or(ChangeKind::Status),
+        old_status: r.get::<_, Option<&str>>(4).and_then(Status::from_sql),
+        new_status: r.get::<_, Option<&str>>(5).and_then(Status::from_sql),
+        old_agent: r.get(6),
+        new_agent: r.get(7),
+        old_priority: r.get::<_, Option<&str>>(8).and_then(Priority::from_sql),
+        new_priority: r.get::<_, Option<&str>>(9).and_then(Priority::from_sql),
+        changed_by: r.get(10),
+        changed_by_name: r.get(11),
+        changed_at: r.get(12),
+    }
+}
+
+/// One ticket's timeline, oldest first.
+pub async fn history(client: &Client, ticket: Uuid) -> Result<Vec<HistoryEntry>, DbError> {
+    let sql = format!(
+        "WITH names AS (SELECT * FROM public.person_names()) \
+         SELECT {HISTORY_COLUMNS} FROM public.ticket_status_history h {HISTORY_JOINS} \
+         WHERE h.ticket_id = $1 ORDER BY h.seq"
+    );
+    let rows = client.query(&sql, &[&ticket]).await?;
+    Ok(rows.iter().map(|r| history_entry(r, None)).collect())
+}
+
+/// One page of the audit feed across all tickets, newest first (admins).
+pub async fn audit(
+    client: &Client,
+    filter: &AuditFilter,
+    after: Option<&AuditCursor>,
+    limit: i64,
+) -> Result<Vec<HistoryEntry>, DbError> {
+    let sql = format!(
+        "WITH names AS (SELECT * FROM public.person_names()) \
+         SELECT {HISTORY_COLUMNS}, t.subject FROM public.ticket_status_history h \
+         JOIN public.tickets t ON t.id = h.ticket_id {HISTORY_JOINS} \
+         WHERE ($1::timestamptz IS NULL OR (h.changed_at, h.id) < ($1, $2)) \
+           AND ($3 = '' OR h.changed_by IN (SELECT u.id FROM public.users u \
+                WHERE u.display_name ILIKE $3 OR u.login ILIKE $3)) \
+           AND ($4 = '' OR t.id::text LIKE ltrim($4, '%') OR t.subject ILIKE $4) \
+           AND ($5 = '' OR h.kind::text = $5) \
+           AND ($6::timestamptz IS NULL OR h.changed_at >= $6) \
+           AND ($7::timestamptz IS NULL OR h.changed_at < $7) \
+         ORDER BY h.changed_at DESC, h.id DESC LIMIT $8"
+    );
+    let kind = filter.kind.map(ChangeKind::as_sql).unwrap_or("");
+    let rows = client
+        .query(
+            &sql,
+            &[
+                &after.map(|c| c.changed_at),
+                &after.map(|c| c.id),
+                &like_pattern(&filter.person),
+                &like_pattern(&filter.ticket),
+                &kind,
+                &filter.since,
+                &filter.until,
+                &limit,
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| history_entry(r, r.get(13))).collect())
+}
+
+/// Active agents, for the hand-off picker.
+pub async fn agents(client: &Client) -> Result<Vec<PersonName>, DbError> {
+    let rows = client
+        .query(
+            "SELECT id, display_name FROM public.person_names() WHERE role = 'agent' AND active ORDER BY display_name",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PersonName {
+            id: r.get(0),
+            display_name: r.get(1),
+            role: Role::Agent,
+            active: true,
+        })
+        .collect())
+}
+
+pub async fn create_ticket(client: &Client, t: &NewTicket) -> Result<Uuid, DbError> {
+    let row = client
+        .query_one(
+            "INSERT INTO public.tickets (subject, description, priority) \
+             VALUES ($1, $2, $3::text::public.ticket_priority) RETURNING id",
+            &[&t.subject.trim(), &t.description, &t.priority],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+pub async fn claim(client: &Client, ticket: Uuid) -> Result<(), DbError> {
+    client
+        .execute("SELECT public.claim_ticket($1)", &[&ticket])
+        .await?;
+    Ok(())
+}
+
+pub async fn release(client: &Client, ticket: Uuid) -> Result<(), DbError> {
+    client
+        .execute("SELECT public.release_ticket($1)", &[&ticket])
+        .await?;
+    Ok(())
+}
+
+pub async fn hand_off(client: &Client, ticket: Uuid, to_agent: Uuid) -> Result<(), DbError> {
+    client
+        .execute(
+            "SELECT public.hand_off_ticket($1, $2)",
+            &[&ticket, &to_agent],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn change(
+    client: &Client,
+    ticket: Uuid,
+    seen_at: DateTime<Utc>,
+    change: &Change,
+) -> Result<(), DbError> {
+    let (sql, value) = match change {
+        Change::Status(s) => (
+            "UPDATE public.tickets SET status = $1::text::public.ticket_status WHERE id = $2 AND updated_at = $3",
+            s.as_sql(),
+        ),
+        Change::Priority(p) => (
+            "UPDATE public.tickets SET priority = $1::text::public.ticket_priority WHERE id = $2 AND updated_at = $3",
+            p.as_sql(),
+        ),
+    };
+    let n = client.execute(sql, &[&value, &ticket, &seen_at]).await?;
+    if n == 0 {
+        return Err(DbError::Refused {
+            code: "40001".into(),
+            message:
+                "the ticket changed since you saw it (or is no longer yours); it has been reloaded"
+                    .into(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! The domain as the client sees it: plain data, no database types. The database decides what
+//! is true and who may see it; these are read-only copies of what it returned.
+
+use chrono::{DateTime, Utc};
+use std::fmt;
+use uuid::Uuid;
+
+macro_rules! sql_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The value as PostgreSQL spells it.
+            pub fn as_sql(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn from_sql(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.as_sql().replace('_', " "))
+            }
+        }
+    };
+}
+
+sql_enum!(Role { Customer = "customer", Agent = "agent", Admin = "admin" });
+sql_enum!(Status {
+    Open = "open",
+    InProgress = "in_progress",
+    WaitingOnCustomer = "waiting_on_customer",
+    Resolved = "resolved",
+    Closed = "closed",
+});
+sql_enum!(Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" });
+sql_enum!(ChangeKind { Created = "created", Status = "status", Assignment = "assignment", Priority = "priority" });
+
+impl Status {
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Status::Open | Status::InProgress | Status::WaitingOnCustomer
+        )
+    }
+}
+
+/// The person logged in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Me {
+    pub id: Uuid,
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// A legal status move for a role, as the database's ticket_status_moves table lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    pub from: Status,
+    pub to: Status,
+}
+
+/// One line of a ticket list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketRow {
+    pub id: Uuid,
+    pub subject: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub customer_id: Uuid,
+    pub agent_id: Option<Uuid>,
+    pub agent_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Everything the detail pane shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketDetail {
+    pub row: TicketRow,
+    pub description: String,
+    pub customer_name: Option<String>,
+    /// Shown to staff and to the customer themselves; never to other customers.
+    pub customer_email: Option<String>,
+}
+
+/// One entry of a ticket's timeline (or of the audit feed, with the ticket's subject).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub ticket_subject: Option<String>,
+    pub seq: i32,
+    pub kind: ChangeKind,
+    pub old_status: Option<Status>,
+    pub new_status: Option<Status>,
+    pub old_agent: Option<String>,
+    pub new_agent: Option<String>,
+    pub old_priority: Option<Priority>,
+    pub new_priority: Option<Priority>,
+    pub changed_by: Uuid,
+    pub changed_by_name: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl HistoryEntry {
+    /// "open → in progress", "assigned to Bo", "priority normal → urgent", "created (open)".
+    pub fn describe(&self) -> String {
+        fn opt<T: fmt::Display>(v: &Option<T>) -> String {
+            v.as_ref().map_or_else(|| "?".into(), ToString::to_string)
+        }
+        match self.kind {
+            ChangeKind::Created => format!("created ({})", opt(&self.new_status)),
+            ChangeKind::Status => format!("{} → {}", opt(&self.old_status), opt(&self.new_status)),
+            ChangeKind::Assignment => match (&self.old_agent, &self.new_agent) {
+                (None, Some(to)) => format!("assigned to {to}"),
+                (Some(from), None) => format!("released by {from}"),
+                (Some(from), Some(to)) => format!("handed off {from} → {to}"),
+                (None, None) => "assignment".into(),
+            },
+            ChangeKind::Priority => format!(
+                "priority {} → {}",
+                opt(&self.old_priority),
+                opt(&self.new_priority)
+            ),
+        }
+    }
+}
+
+/// A person as the hand-off picker and the audit filter show them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonName {
+    pub id: Uuid,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+/// Which list the ticket pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Queue {
+    /// Agents: my active tickets. Customers: all their tickets.
+    Mine,
+    /// Open tickets nobody has claimed.
+    Unassigned,
+    /// Everything the role may see.
+    All,
+}
+
+impl Queue {
+    pub fn label(self, role: Role) -> &'static str {
+        match (self, role) {
+            (Queue::Mine, Role::Customer) => "My tickets",
+            (Queue::Mine, _) => "Mine",
+            (Queue::Unassigned, _) => "Unassigned",
+            (Queue::All, Role::Admin) => "All tickets",
+            (Queue::All, _) => "All I can see",
+        }
+    }
+
+    /// The queues each role works with, in tab order.
+    pub fn for_role(role: Role) -> &'static [Queue] {
+        match role {
+            Role::Customer => &[Queue::Mine],
+            Role::Agent => &[Queue::Mine, Queue::Unassigned, Queue::All],
+            Role::Admin => &[Queue::All, Queue::Unassigned],
+        }
+    }
+}
+
+/// Where the next page of a list starts (keyset paging: no OFFSET, flat cost per page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub priority: Priority,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl From<&TicketRow> for Cursor {
+    fn from(r: &TicketRow) -> Self {
+        Cursor {
+            priority: r.priority,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            id: r.id,
+        }
+    }
+}
+
+/// The admin audit view's filter; every part optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Part of a person's display name or login.
+    pub person: String,
+    /// The start of a ticket id, or part of its subject.
+    pub ticket: String,
+    pub kind: Option<ChangeKind>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Keyset position in the audit feed (newest first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditCursor {
+    pub changed_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+/// A new ticket as a customer types it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewTicket {
+    pub subject: String,
+    pub description: String,
+    pub priority: String,
+}
+
+/// A direct change to a ticket, made on the version the person saw.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Status(Status),
+    Priority(Priority),
+}

@@ -1,0 +1,136 @@
+//! The terminal: enter and leave it, restore it on every exit path (also on panic, Ctrl-C,
+//! SIGTERM and Ctrl-Z/fg), and run the client's loop: events in, one state, draws out.
+
+use crate::app::{self, App, Effect, Msg};
+use crate::ui::{self, theme::Theme};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyCode, KeyEventKind, KeyModifiers,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use std::io::{Write, stdout};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// At most one frame per this interval (SSH links do not need 500 frames a second).
+const FRAME: Duration = Duration::from_millis(16);
+
+fn enter() -> std::io::Result<DefaultTerminal> {
+    // ratatui::try_init installs a panic hook that restores the terminal before the report.
+    let terminal = ratatui::try_init()?;
+    execute!(stdout(), EnableBracketedPaste)?;
+    Ok(terminal)
+}
+
+fn leave() {
+    let _ = execute!(stdout(), DisableBracketedPaste);
+    ratatui::restore();
+}
+
+/// Runs the client until the person quits. `effects` reaches the database worker;
+/// `replies` brings its answers.
+pub async fn run(
+    mut app: App,
+    theme: Theme,
+    effects: mpsc::UnboundedSender<Effect>,
+    mut replies: mpsc::Receiver<Msg>,
+    initial: Vec<Effect>,
+) -> std::io::Result<()> {
+    let mut terminal = enter()?;
+    let result = event_loop(&mut terminal, &mut app, &theme, &effects, &mut replies, initial).await;
+    let _ = effects.send(Effect::Quit);
+    leave();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    theme: &Theme,
+    effects: &mpsc::UnboundedSender<Effect>,
+    replies: &mut mpsc::Receiver<Msg>,
+    initial: Vec<Effect>,
+) -> std::io::Result<()> {
+    for e in initial {
+        let _ = effects.send(e);
+    }
+    let mut events = EventStream::new();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    loop {
+        if dirty {
+            let wait = FRAME.saturating_sub(last_draw.elapsed());
+            if wait.is_zero() {
+                draw(terminal, app, theme)?;
+                last_draw = Instant::now();
+                dirty = false;
+            }
+        }
+        let tick = tokio::time::sleep(if dirty { FRAME.saturating_sub(last_draw.elapsed()) } else { Duration::from_secs(3600) });
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release
+                    && k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    suspend(terminal, &mut events)?;
+                    dirty = true;
+                    continue;
+                }
+                Some(Ok(Event::Key(k))) => Msg::Key(k),
+                Some(Ok(Event::Paste(text))) => Msg::Paste(text),
+                Some(Ok(Event::Resize(..))) => Msg::Resize,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            reply = replies.recv() => match reply {
+                Some(m) => m,
+                None => return Ok(()),
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = sigterm.recv() => return Ok(()),
+            _ = tick => continue,
+        };
+        let mut batch = vec![msg];
+        // Take whatever else is waiting, so a burst costs one frame.
+        while let Ok(more) = replies.try_recv() {
+            batch.push(more);
+        }
+        for msg in batch {
+            for effect in app::update(app, msg) {
+                if effect == Effect::Quit {
+                    return Ok(());
+                }
+                let _ = effects.send(effect);
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+        dirty = true;
+    }
+}
+
+fn draw(terminal: &mut DefaultTerminal, app: &App, theme: &Theme) -> std::io::Result<()> {
+    // Synchronized update: the terminal shows the whole frame at once (no tearing over SSH).
+    execute!(stdout(), BeginSynchronizedUpdate)?;
+    let r = terminal.draw(|f| ui::render(app, theme, f));
+    execute!(stdout(), EndSynchronizedUpdate)?;
+    r.map(|_| ())
+}
+
+/// Ctrl-Z: give the terminal back, stop, and take it again on `fg`.
+fn suspend(terminal: &mut DefaultTerminal, events: &mut EventStream) -> std::io::Result<()> {
+    leave();
+    stdout().flush()?;
+    // SAFETY: raising SIGTSTP on ourselves stops the process; the default action resumes on SIGCONT.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    *terminal = enter()?;
+    terminal.clear()?;
+    *events = EventStream::new();
+    Ok(())
+}

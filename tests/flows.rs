@@ -1,0 +1,404 @@
+//! The client's flows against a real PostgreSQL: the real state machine and the real worker on
+//! each person's own session, without a terminal. What the person would see is read from state.
+
+mod common;
+
+use common::{TestDb, TestPerson};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::time::Duration;
+use tickets::app::keymap::Keymap;
+use tickets::app::{App, Effect, Main, Msg, Screen, update};
+use tickets::db::worker;
+use tickets::drafts::DraftStore;
+use tickets::model::*;
+use tokio::sync::mpsc;
+
+/// A client: the state, the worker it talks to, and the replies coming back.
+struct Client {
+    app: App,
+    effects: mpsc::UnboundedSender<Effect>,
+    replies: mpsc::Receiver<Msg>,
+    _drafts: tempfile::TempDir,
+}
+
+impl Client {
+    fn start(db: &TestDb, person: &TestPerson) -> Client {
+        let drafts = tempfile::tempdir().unwrap();
+        let mut config = db.login_config(person);
+        config.password("");
+        let (tx, rx) = mpsc::channel(1024);
+        let effects = worker::spawn(
+            config,
+            "test".into(),
+            Some(DraftStore::new(drafts.path())),
+            tx,
+        );
+        Client {
+            app: App::new(Keymap::default(), "test".into(), None),
+            effects,
+            replies: rx,
+            _drafts: drafts,
+        }
+    }
+
+    fn apply(&mut self, msg: Msg) {
+        for e in update(&mut self.app, msg) {
+            self.effects.send(e).unwrap();
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.apply(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn ctrl(&mut self, c: char) {
+        self.apply(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )));
+    }
+
+    fn typed(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    /// Feeds replies into the state until nothing is loading or in flight.
+    async fn settle(&mut self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if !self.busy() {
+                // Replies already queued (counts) still count: take them too.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                match self.replies.try_recv() {
+                    Ok(m) => {
+                        self.apply(m);
+                        continue;
+                    }
+                    Err(_) => return,
+                }
+            }
+            let msg = tokio::time::timeout_at(deadline, self.replies.recv())
+                .await
+                .expect("the worker answers")
+                .expect("worker alive");
+            self.apply(msg);
+        }
+    }
+
+    fn busy(&self) -> bool {
+        match &self.app.screen {
+            Screen::Login(f) => f.busy,
+            Screen::Main(m) => {
+                m.list.loading.is_some()
+                    || m.detail_req.is_some()
+                    || m.history_req.is_some()
+                    || m.audit.loading.is_some()
+                    || m.acting
+                    || m.form.as_ref().is_some_and(|f| f.submitting)
+            }
+        }
+    }
+
+    async fn login(&mut self, person: &TestPerson) {
+        self.typed(&person.login);
+        self.key(KeyCode::Tab);
+        self.typed(&person.password);
+        self.key(KeyCode::Enter);
+        self.settle().await;
+        assert!(
+            self.app.main().is_some(),
+            "logged in as {}: {:?}",
+            person.login,
+            self.login_error()
+        );
+    }
+
+    fn login_error(&self) -> Option<String> {
+        match &self.app.screen {
+            Screen::Login(f) => f.error.clone(),
+            Screen::Main(_) => None,
+        }
+    }
+
+    fn main(&self) -> &Main {
+        self.app.main().expect("main screen")
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        self.main()
+            .list
+            .rows
+            .iter()
+            .map(|r| r.subject.clone())
+            .collect()
+    }
+
+    fn notice(&self) -> String {
+        self.app
+            .notice
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default()
+    }
+}
+
+async fn file_ticket(c: &mut Client, subject: &str, body: &str) {
+    c.key(KeyCode::Char('n'));
+    c.typed(subject);
+    c.key(KeyCode::Tab);
+    c.typed(body);
+    c.ctrl('s');
+    c.settle().await;
+    assert!(
+        c.main().form.is_none(),
+        "form closed after filing: {:?}",
+        c.main().form.as_ref().map(|f| f.error.clone())
+    );
+}
+
+#[tokio::test]
+async fn each_role_logs_in_and_does_its_work() {
+    let db = TestDb::new().await;
+    let (alice, bob) = (
+        db.person("customer", "alice").await,
+        db.person("customer", "bob").await,
+    );
+    let (al, bo) = (
+        db.person("agent", "al").await,
+        db.person("agent", "bo").await,
+    );
+    let ada = db.person("admin", "ada").await;
+
+    // A customer files a ticket and sees it, with its first history entry.
+    let mut c = Client::start(&db, &alice);
+    c.login(&alice).await;
+    file_ticket(&mut c, "Printer on fire", "Third floor, smoke").await;
+    assert_eq!(c.subjects(), vec!["Printer on fire"]);
+    assert_eq!(c.main().counts.get(&Queue::Mine), Some(&1));
+    let detail = c.main().detail.clone().expect("the new ticket is shown");
+    assert_eq!(detail.description, "Third floor, smoke");
+    assert_eq!(c.main().history.len(), 1);
+    assert_eq!(c.main().history[0].describe(), "created (open)");
+    let mut b = Client::start(&db, &bob);
+    b.login(&bob).await;
+    assert!(
+        b.subjects().is_empty(),
+        "another customer sees nothing of it"
+    );
+
+    // An agent finds it in the unassigned queue, claims it, works it and hands it off.
+    let mut a = Client::start(&db, &al);
+    a.login(&al).await;
+    assert!(a.subjects().is_empty(), "nothing is theirs yet");
+    a.key(KeyCode::Char(']'));
+    a.settle().await;
+    assert_eq!(a.main().queue, Queue::Unassigned);
+    assert_eq!(a.subjects(), vec!["Printer on fire"]);
+    assert_eq!(a.main().counts.get(&Queue::Unassigned), Some(&1));
+    a.key(KeyCode::Char('c'));
+    a.settle().await;
+    assert_eq!(a.notice(), "Claimed: the ticket is yours.");
+    a.key(KeyCode::Char('['));
+    a.settle().await;
+    assert_eq!(a.subjects(), vec!["Printer on fire"]);
+    a.key(KeyCode::Char('s'));
+    a.key(KeyCode::Enter); // the first legal move from open: in progress
+    a.settle().await;
+    assert_eq!(a.notice(), "Status is now in progress.");
+    assert_eq!(
+        a.main().detail.as_ref().unwrap().row.status,
+        Status::InProgress
+    );
+    a.key(KeyCode::Char('p'));
+    a.key(KeyCode::Char('G'));
+    a.key(KeyCode::Enter);
+    a.settle().await;
+    assert_eq!(a.notice(), "Priority is now urgent.");
+    a.key(KeyCode::Char('a'));
+    a.key(KeyCode::Enter);
+    a.settle().await;
+    assert!(a.notice().starts_with("Handed off to bo"), "{}", a.notice());
+    assert!(a.subjects().is_empty(), "handed-off ticket left my queue");
+
+    let mut o = Client::start(&db, &bo);
+    o.login(&bo).await;
+    assert_eq!(o.subjects(), vec!["Printer on fire"]);
+    let kinds: Vec<String> = o.main().history.iter().map(|h| h.describe()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "created (open)",
+            "assigned to al agent",
+            "open → in progress",
+            "priority normal → urgent",
+            "handed off al agent → bo agent"
+        ]
+    );
+
+    // The customer sees the new state and who changed it, never an e-mail but their own.
+    c.key(KeyCode::Char('r'));
+    c.settle().await;
+    assert_eq!(
+        c.main().detail.as_ref().unwrap().row.status,
+        Status::InProgress
+    );
+    assert_eq!(c.main().history.last().unwrap().changed_by_name, "al agent");
+
+    // The admin sees every ticket and the audit trail, filtered by person.
+    let mut d = Client::start(&db, &ada);
+    d.login(&ada).await;
+    assert_eq!(d.subjects(), vec!["Printer on fire"]);
+    d.key(KeyCode::Char('A'));
+    d.settle().await;
+    assert_eq!(d.main().audit.rows.len(), 5);
+    d.key(KeyCode::Char('f'));
+    d.key(KeyCode::Enter);
+    d.typed("al_");
+    d.key(KeyCode::Enter);
+    d.settle().await;
+    let who: Vec<&str> = d
+        .main()
+        .audit
+        .rows
+        .iter()
+        .map(|h| h.changed_by_name.as_str())
+        .collect();
+    assert_eq!(who, vec!["al agent"; 4]);
+}
+
+#[tokio::test]
+async fn login_failures_say_what_is_wrong() {
+    let db = TestDb::new().await;
+    let carol = db.person("customer", "carol").await;
+
+    let mut c = Client::start(&db, &carol);
+    c.typed(&carol.login);
+    c.key(KeyCode::Tab);
+    c.typed("not-the-password");
+    c.key(KeyCode::Enter);
+    c.settle().await;
+    assert_eq!(c.login_error().as_deref(), Some("Wrong login or password."));
+
+    let admin = db.admin().await;
+    tickets::people::disable(&admin, &carol.login)
+        .await
+        .unwrap();
+    let mut c = Client::start(&db, &carol);
+    c.login_attempt(&carol).await;
+    assert_eq!(
+        c.login_error(),
+        Some(format!(
+            "{} is disabled. Ask an admin to enable it.",
+            carol.login
+        ))
+    );
+
+    // An unreachable server: one line naming where it tried.
+    let (tx, rx) = mpsc::channel(16);
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host_path("/nonexistent-socket-dir")
+        .port(5432)
+        .dbname("tickets");
+    let effects = worker::spawn(config, "nowhere".into(), None, tx);
+    let mut c = Client {
+        app: App::new(Keymap::default(), "nowhere".into(), None),
+        effects,
+        replies: rx,
+        _drafts: tempfile::tempdir().unwrap(),
+    };
+    c.login_attempt(&carol).await;
+    let error = c.login_error().unwrap();
+    assert!(
+        error.starts_with("cannot reach PostgreSQL at /nonexistent-socket-dir:5432/tickets"),
+        "{error}"
+    );
+}
+
+impl Client {
+    async fn login_attempt(&mut self, person: &TestPerson) {
+        self.typed(&person.login);
+        self.key(KeyCode::Tab);
+        self.typed(&person.password);
+        self.key(KeyCode::Enter);
+        self.settle().await;
+    }
+}
+
+#[tokio::test]
+async fn a_claim_lost_to_another_agent_is_refused_with_the_reason() {
+    let db = TestDb::new().await;
+    let cust = db.person("customer", "dan").await;
+    let (a1, a2) = (
+        db.person("agent", "eve").await,
+        db.person("agent", "fay").await,
+    );
+    let mut c = Client::start(&db, &cust);
+    c.login(&cust).await;
+    file_ticket(&mut c, "Contested", "both want it").await;
+
+    let mut x = Client::start(&db, &a1);
+    x.login(&a1).await;
+    let mut y = Client::start(&db, &a2);
+    y.login(&a2).await;
+    for client in [&mut x, &mut y] {
+        client.key(KeyCode::Char(']'));
+        client.settle().await;
+        assert_eq!(client.subjects(), vec!["Contested"]);
+    }
+    x.key(KeyCode::Char('c'));
+    x.settle().await;
+    y.key(KeyCode::Char('c'));
+    y.settle().await;
+    assert_eq!(x.notice(), "Claimed: the ticket is yours.");
+    assert!(
+        y.notice().starts_with("Refused: ticket")
+            && y.notice().contains("was claimed by another agent"),
+        "{}",
+        y.notice()
+    );
+    assert!(
+        y.subjects().is_empty(),
+        "the lost ticket is gone from the pool after the reload"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_status_change_is_refused_and_reloaded() {
+    let db = TestDb::new().await;
+    let cust = db.person("customer", "gil").await;
+    let agent = db.person("agent", "hal").await;
+    let mut c = Client::start(&db, &cust);
+    c.login(&cust).await;
+    file_ticket(&mut c, "Race", "x").await;
+    let mut a = Client::start(&db, &agent);
+    a.login(&agent).await;
+    a.key(KeyCode::Char(']'));
+    a.settle().await;
+    a.key(KeyCode::Char('c'));
+    a.settle().await;
+    a.key(KeyCode::Char('['));
+    a.settle().await;
+    // Someone else (the same agent in psql) changes it after the client showed it.
+    let psql = db.login(&agent).await;
+    psql.execute("UPDATE tickets SET priority = 'high'", &[])
+        .await
+        .unwrap();
+    a.key(KeyCode::Char('s'));
+    a.key(KeyCode::Enter);
+    a.settle().await;
+    assert!(
+        a.notice().contains("changed since you saw it"),
+        "{}",
+        a.notice()
+    );
+    let detail = a.main().detail.as_ref().unwrap();
+    assert_eq!(
+        detail.row.priority,
+        Priority::High,
+        "the client shows what changed"
+    );
+    assert_eq!(detail.row.status, Status::Open, "and did not overwrite it");
+}
