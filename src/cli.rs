@@ -1,6 +1,6 @@
 //! Command-line definitions (clap derive).
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -70,8 +70,9 @@ pub enum UserCommand {
     Add {
         /// The login (a PostgreSQL role name: lowercase letters, digits and _).
         login: String,
-        #[arg(long, value_enum)]
-        role: RoleArg,
+        /// customer, agent or admin.
+        #[arg(long)]
+        role: String,
         /// The name shown to others.
         #[arg(long)]
         name: String,
@@ -100,21 +101,4 @@ pub enum UserCommand {
         #[command(flatten)]
         db: AdminDb,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RoleArg {
-    Customer,
-    Agent,
-    Admin,
-}
-
-impl RoleArg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoleArg::Customer => "customer",
-            RoleArg::Agent => "agent",
-            RoleArg::Admin => "admin",
-        }
-    }
 }

@@ -11,4 +11,5 @@ pub mod drafts;
 pub mod logging;
 pub mod model;
 pub mod people;
-// pub mod terminal;
+pub mod terminal;
+pub mod ui;

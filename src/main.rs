@@ -2,8 +2,9 @@ use clap::Parser;
 use color_eyre::eyre::{Result, bail, eyre};
 use std::io::BufRead;
 use std::process::ExitCode;
+use tickets::app::{App, Effect, keymap::Keymap};
 use tickets::cli::{AdminDb, Cli, Command, ConnectArgs, UserCommand};
-use tickets::config::{self, FileConfig};
+use tickets::config::{self, ConnectionConfig, FileConfig};
 use tickets::db::{self, migrate};
 use tickets::people;
 
@@ -56,6 +57,10 @@ async fn user(cmd: UserCommand, file: &FileConfig) -> Result<()> {
             password_stdin,
             db,
         } => {
+            // Checked before the password prompt, so a typo costs no typing.
+            let role = tickets::model::Role::from_sql(&role).ok_or_else(|| {
+                eyre!("unknown role \"{role}\": use customer, agent or admin; nothing was created")
+            })?;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line)?;
@@ -72,8 +77,8 @@ async fn user(cmd: UserCommand, file: &FileConfig) -> Result<()> {
                 bail!("the password must not be empty; nothing was created");
             }
             let client = ready_client(&db, file).await?;
-            let id = people::add(&client, &login, role.as_str(), &name, &email, &password).await?;
-            println!("created {} {login} ({id})", role.as_str());
+            let id = people::add(&client, &login, role.as_sql(), &name, &email, &password).await?;
+            println!("created {role} {login} ({id})");
             Ok(())
         }
         UserCommand::List { db } => {
@@ -112,6 +117,52 @@ async fn ready_client(db: &AdminDb, file: &FileConfig) -> Result<tokio_postgres:
     Ok(client)
 }
 
-async fn tui(_a: ConnectArgs, _t: Option<String>, _f: &FileConfig) -> Result<()> {
-    bail!("wip")
+/// The terminal client: connection settings from file < environment < flags, then the form.
+async fn tui(args: ConnectArgs, theme: Option<String>, file: &FileConfig) -> Result<()> {
+    let env = ConnectionConfig::from_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+    let flags = ConnectionConfig {
+        url: args.url,
+        host: args.host,
+        port: args.port,
+        dbname: args.dbname,
+        sslmode: args.sslmode,
+        login: args.login,
+    };
+    let settings = file.connection.clone().overlay(env).overlay(flags);
+    let pg = settings.to_pg_config()?;
+    let keymap =
+        Keymap::with_overrides(&file.key_overrides()).map_err(|e| eyre!("config file: {e}"))?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme_name = theme
+        .or_else(|| file.theme.clone())
+        .unwrap_or_else(|| "dark".into());
+    let theme =
+        tickets::ui::theme::Theme::from_config(&theme_name, no_color).map_err(|e| eyre!(e))?;
+    let _log = tickets::logging::init()?;
+
+    let server = db::connect::describe_target(&pg);
+    let login = settings
+        .login
+        .clone()
+        .or_else(|| pg.get_user().map(str::to_owned));
+    let (reply_tx, reply_rx) = tokio::sync::mpsc::channel(1024);
+    let drafts = tickets::drafts::DraftStore::default_location();
+    let effects = db::worker::spawn(pg, server.clone(), drafts, reply_tx);
+    let mut app = App::new(keymap, server, login.clone());
+    // A known login tries without a password first (peer, certificate or ~/.pgpass-style
+    // setups); the form asks for one only when the server does.
+    let initial = match login.filter(|l| !l.is_empty()) {
+        Some(login) => {
+            if let tickets::app::Screen::Login(form) = &mut app.screen {
+                form.busy = true;
+            }
+            vec![Effect::Login {
+                login,
+                password: None,
+            }]
+        }
+        None => Vec::new(),
+    };
+    tickets::terminal::run(app, theme, effects, reply_rx, initial).await?;
+    Ok(())
 }

@@ -103,6 +103,7 @@ fn logged_in(role: Role, rows: Vec<TicketRow>) -> App {
             queue,
             rows,
             append: false,
+            limit: 100,
         }),
     );
     app
@@ -207,6 +208,7 @@ fn a_stale_page_is_dropped() {
             queue: Queue::Mine,
             rows: vec![],
             append: false,
+            limit: 100,
         }),
     );
     assert_eq!(
@@ -221,6 +223,7 @@ fn a_stale_page_is_dropped() {
             queue: Queue::Mine,
             rows: vec![row(2, Some(1), Status::Open), row(3, Some(1), Status::Open)],
             append: false,
+            limit: 100,
         }),
     );
     assert_eq!(main_of(&app).list.rows.len(), 2);
@@ -288,6 +291,7 @@ fn claim_then_advance_to_the_next_ticket() {
             queue,
             rows: vec![row(1, None, Status::Open), row(3, None, Status::Open)],
             append: false,
+            limit: 100,
         }),
     );
     assert_eq!(main_of(&app).selected().unwrap().id, Uuid::from_u128(103));

@@ -35,6 +35,7 @@ pub enum Reply {
         queue: Queue,
         rows: Vec<TicketRow>,
         append: bool,
+        limit: usize,
     },
     Count {
         queue: Queue,
@@ -70,6 +71,15 @@ pub enum Reply {
     CreateFailed {
         message: String,
     },
+    /// The live connection went away or came back. Back means: re-read what is on screen.
+    Connection {
+        online: bool,
+        message: String,
+    },
+    /// Tickets that someone changed (hints from LISTEN; to be re-read through RLS).
+    Changed {
+        ids: Vec<Uuid>,
+    },
     /// A query failed; `what` names it for the status line.
     Failed {
         req: Option<RequestId>,
@@ -85,11 +95,13 @@ pub enum Effect {
         login: String,
         password: Option<String>,
     },
+    /// `limit` rows after `after`; a refresh asks for as many rows as are loaded.
     LoadPage {
         req: RequestId,
         queue: Queue,
         search: String,
         after: Option<Cursor>,
+        limit: usize,
     },
     LoadCount {
         queue: Queue,

@@ -174,6 +174,10 @@ pub struct Main {
     pub draft: Option<NewTicket>,
     /// Why the prompt's text was not accepted.
     pub prompt_error: Option<String>,
+    /// The live connection is up (the status line says so; actions wait while it is down).
+    pub online: bool,
+    /// Changes arrived while the list was loading: reload once more when it arrives.
+    pub refresh_pending: bool,
     next_request: RequestId,
 }
 
@@ -203,6 +207,8 @@ impl Main {
             acting: false,
             draft: None,
             prompt_error: None,
+            online: true,
+            refresh_pending: false,
             next_request: 0,
         }
     }

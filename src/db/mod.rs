@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod connect;
 pub mod error;
+pub mod listen;
 pub mod migrate;
 pub mod repo;
 pub mod worker;

@@ -4,6 +4,7 @@
 //! kind runs (latest wins). Actions run one at a time, in order.
 
 use super::error::DbError;
+use super::listen::{self, ListenEvent};
 use super::repo;
 use crate::app::{Effect, Msg, Reply};
 use crate::drafts::DraftStore;
@@ -11,10 +12,21 @@ use crate::model::*;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_postgres::{Client, Config};
+use tokio_util::sync::CancellationToken;
 
 pub struct Session {
     pub client: Arc<Client>,
     pub me: Me,
+    /// The person's connection settings (with their password), for reconnecting.
+    config: Config,
+    /// Stops the LISTEN connection at logout or quit.
+    stop_listening: CancellationToken,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stop_listening.cancel();
+    }
 }
 
 /// Starts the worker; send it effects, read its answers from `replies`.
@@ -37,7 +49,34 @@ async fn run(
     replies: mpsc::Sender<Msg>,
 ) {
     let mut session: Option<Session> = None;
-    while let Some(first) = effects.recv().await {
+    let (live_tx, mut live) = mpsc::unbounded_channel();
+    loop {
+        let first = tokio::select! {
+            effect = effects.recv() => match effect {
+                Some(e) => e,
+                None => return,
+            },
+            Some(event) = live.recv() => {
+                let reply = match event {
+                    ListenEvent::Changed(ids) => Reply::Changed { ids },
+                    ListenEvent::Offline(why) => Reply::Connection { online: false, message: why },
+                    ListenEvent::Online => {
+                        // The server is back: make sure the main session is too, then say so.
+                        match session.as_mut().map(reconnect_if_closed) {
+                            Some(fut) => match fut.await {
+                                Ok(()) => Reply::Connection { online: true, message: String::new() },
+                                Err(why) => Reply::Connection { online: false, message: why },
+                            },
+                            None => continue,
+                        }
+                    }
+                };
+                if replies.send(Msg::Db(reply)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
         let mut batch = vec![first];
         while let Ok(more) = effects.try_recv() {
             batch.push(more);
@@ -50,6 +89,11 @@ async fn run(
                         Ok((s, moves, agents)) => {
                             let draft = drafts.as_ref().and_then(|d| d.load(&server, &login));
                             let me = s.me.clone();
+                            tokio::spawn(listen::run(
+                                s.config.clone(),
+                                live_tx.clone(),
+                                s.stop_listening.clone(),
+                            ));
                             session = Some(s);
                             Reply::LoggedIn {
                                 me,
@@ -80,7 +124,16 @@ async fn run(
                     }
                 }
                 effect => {
-                    let Some(s) = &session else { continue };
+                    let Some(s) = session.as_mut() else { continue };
+                    // A session ended by the server (restart, pg_terminate_backend) is replaced
+                    // before the next request rather than failing every request after it.
+                    if let Err(why) = reconnect_if_closed(s).await {
+                        let reply = offline_reply(&effect, &why);
+                        if replies.send(Msg::Db(reply)).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     let (client, me, replies) = (s.client.clone(), s.me.clone(), replies.clone());
                     if is_action(&effect) {
                         // In order: the state allows one action in flight anyway.
@@ -97,6 +150,50 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+async fn reconnect_if_closed(s: &mut Session) -> Result<(), String> {
+    if !s.client.is_closed() {
+        return Ok(());
+    }
+    match super::connect_config(&s.config).await {
+        Ok(client) => {
+            tracing::info!("main session reconnected");
+            s.client = Arc::new(client);
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The answer to an effect that could not even be sent: nothing was changed.
+fn offline_reply(effect: &Effect, why: &str) -> Reply {
+    let message = format!(
+        "Offline ({why}). Nothing was sent; it will work again when the connection is back."
+    );
+    match effect {
+        Effect::CreateTicket { .. } => Reply::CreateFailed { message },
+        Effect::Claim { ticket }
+        | Effect::Release { ticket }
+        | Effect::HandOff { ticket, .. }
+        | Effect::Change { ticket, .. } => Reply::ActionFailed {
+            ticket: Some(*ticket),
+            message,
+        },
+        Effect::LoadPage { req, .. }
+        | Effect::LoadTicket { req, .. }
+        | Effect::LoadHistory { req, .. }
+        | Effect::LoadAudit { req, .. } => Reply::Failed {
+            req: Some(*req),
+            what: "Offline".into(),
+            message,
+        },
+        _ => Reply::Failed {
+            req: None,
+            what: "Offline".into(),
+            message,
+        },
     }
 }
 
@@ -165,14 +262,13 @@ async fn login_session(
     let moves = repo::moves(&client, me.role).await.map_err(failed)?;
     let agents = repo::agents(&client).await.map_err(failed)?;
     tracing::info!(login, role = %me.role, "logged in");
-    Ok((
-        Session {
-            client: Arc::new(client),
-            me,
-        },
-        moves,
-        agents,
-    ))
+    let session = Session {
+        client: Arc::new(client),
+        me,
+        config,
+        stop_listening: CancellationToken::new(),
+    };
+    Ok((session, moves, agents))
 }
 
 /// One line for the login form, and whether the server wants a password typed.
@@ -204,12 +300,14 @@ async fn perform(client: &Client, me: &Me, effect: Effect) -> Reply {
             queue,
             search,
             after,
-        } => match repo::list(client, me, queue, &search, after.as_ref(), repo::PAGE).await {
+            limit,
+        } => match repo::list(client, me, queue, &search, after.as_ref(), limit as i64).await {
             Ok(rows) => Reply::Page {
                 req,
                 queue,
                 rows,
                 append: after.is_some(),
+                limit,
             },
             Err(e) => failed(Some(req), "Loading the list", e),
         },

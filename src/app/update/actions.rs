@@ -1,0 +1,369 @@
+//! What the keymap's actions do on the main screen, and the loads they start.
+
+use super::*;
+
+pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Screen::Main(main) = &mut app.screen else {
+        return Vec::new();
+    };
+    let result: Result<Vec<Effect>, String> = match action {
+        Action::Up => Ok(move_cursor(main, -1)),
+        Action::Down => Ok(move_cursor(main, 1)),
+        Action::PageUp => Ok(move_cursor(main, -(PAGE_STEP as isize))),
+        Action::PageDown => Ok(move_cursor(main, PAGE_STEP as isize)),
+        Action::Top => Ok(move_cursor(main, isize::MIN / 2)),
+        Action::Bottom => Ok(move_cursor(main, isize::MAX / 2)),
+        Action::NextPane | Action::PrevPane => {
+            let order = [Pane::List, Pane::Detail, Pane::History];
+            let i = order.iter().position(|p| *p == main.focus).unwrap_or(0);
+            let step = if action == Action::NextPane { 1 } else { 2 };
+            main.focus = order[(i + step) % 3];
+            Ok(Vec::new())
+        }
+        Action::Open => {
+            main.focus = if main.focus == Pane::List {
+                Pane::Detail
+            } else {
+                main.focus
+            };
+            Ok(Vec::new())
+        }
+        Action::Back => {
+            if !main.list.filter.is_empty() {
+                main.list.filter.clear();
+                Ok(select_changed(main))
+            } else if main.focus != Pane::List {
+                main.focus = Pane::List;
+                Ok(Vec::new())
+            } else if main.view == View::Audit {
+                main.view = View::Tickets;
+                Ok(select_changed(main))
+            } else if !main.list.search.is_empty() {
+                main.list.search.clear();
+                Ok(load_list(main, Load::First))
+            } else {
+                Ok(Vec::new())
+            }
+        }
+        Action::Filter if main.view == View::Tickets => {
+            main.list.filtering = true;
+            main.focus = Pane::List;
+            Ok(Vec::new())
+        }
+        Action::Search if main.view == View::Tickets => Ok(open_prompt(
+            main,
+            PromptKind::Search,
+            main.list.search.clone(),
+        )),
+        Action::Refresh => Ok(refresh(main)),
+        Action::NextQueue | Action::PrevQueue if main.view == View::Tickets => {
+            let queues = Queue::for_role(main.me.role);
+            let i = queues.iter().position(|q| *q == main.queue).unwrap_or(0);
+            let step = if action == Action::NextQueue {
+                1
+            } else {
+                queues.len() - 1
+            };
+            main.queue = queues[(i + step) % queues.len()];
+            main.list = TicketList {
+                search: std::mem::take(&mut main.list.search),
+                ..TicketList::default()
+            };
+            Ok(load_list(main, Load::First))
+        }
+        Action::NewTicket => {
+            if main.me.role != Role::Customer {
+                Err("New tickets are filed by customers.".into())
+            } else {
+                main.form = Some(TicketForm::new(main.draft.as_ref()));
+                Ok(Vec::new())
+            }
+        }
+        Action::Claim => with_ticket(main, |main, t| {
+            if main.can_claim(t) {
+                Ok(act(main, t.id, Effect::Claim { ticket: t.id }))
+            } else if main.me.role != Role::Agent {
+                Err("Only agents claim tickets.".into())
+            } else {
+                Err("Only open, unassigned tickets can be claimed.".into())
+            }
+        }),
+        Action::Release => with_ticket(main, |main, t| {
+            if main.can_release(t) {
+                Ok(act(main, t.id, Effect::Release { ticket: t.id }))
+            } else {
+                Err("Only an assigned, active ticket of yours can be released.".into())
+            }
+        }),
+        Action::HandOff => with_ticket(main, |main, t| {
+            if !main.can_hand_off(t) {
+                return Err("Only your own tickets can be handed off.".into());
+            }
+            let options: Vec<PersonName> = main
+                .agents
+                .iter()
+                .filter(|a| Some(a.id) != t.agent_id)
+                .cloned()
+                .collect();
+            if options.is_empty() {
+                return Err("There is no other active agent to hand off to.".into());
+            }
+            main.picker = Some(Picker::Agent {
+                ticket: t.id,
+                options,
+                selected: 0,
+            });
+            Ok(Vec::new())
+        }),
+        Action::SetStatus => with_ticket(main, |main, t| {
+            let options = main.status_options(t);
+            if options.is_empty() {
+                return Err(match main.me.role {
+                    Role::Customer => "Agents change a ticket's status.".to_owned(),
+                    _ if t.agent_id != Some(main.me.id) => {
+                        "Claim the ticket before changing its status.".to_owned()
+                    }
+                    _ => format!("No status move is allowed from {}.", t.status),
+                });
+            }
+            main.picker = Some(Picker::Status {
+                ticket: t.id,
+                options,
+                selected: 0,
+            });
+            Ok(Vec::new())
+        }),
+        Action::SetPriority => with_ticket(main, |main, t| {
+            if !main.can_change_priority(t) {
+                return Err("Only the assigned agent or an admin changes the priority.".into());
+            }
+            let options = Priority::ALL.to_vec();
+            let selected = options.iter().position(|p| *p == t.priority).unwrap_or(0);
+            main.picker = Some(Picker::Priority {
+                ticket: t.id,
+                options,
+                selected,
+            });
+            Ok(Vec::new())
+        }),
+        Action::Audit => {
+            if main.me.role != Role::Admin {
+                Err("The audit view is for admins.".into())
+            } else if main.view == View::Audit {
+                main.view = View::Tickets;
+                Ok(select_changed(main))
+            } else {
+                main.view = View::Audit;
+                main.focus = Pane::List;
+                if main.audit.rows.is_empty() {
+                    Ok(load_audit(main, false))
+                } else {
+                    Ok(select_changed(main))
+                }
+            }
+        }
+        Action::EditAuditFilter if main.view == View::Audit => {
+            main.picker = Some(Picker::AuditField { selected: 0 });
+            Ok(Vec::new())
+        }
+        _ => Ok(Vec::new()),
+    };
+    match result {
+        Ok(effects) => effects,
+        Err(why) => {
+            notice(app, why, true);
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn with_ticket(
+    main: &mut Main,
+    f: impl FnOnce(&mut Main, &TicketRow) -> Result<Vec<Effect>, String>,
+) -> Result<Vec<Effect>, String> {
+    if !main.online {
+        return Err(
+            "Offline: reconnecting. Nothing was sent; try again when the status line says live."
+                .into(),
+        );
+    }
+    if main.acting {
+        return Err("Still waiting for the last action's answer.".into());
+    }
+    let row = match main.view {
+        View::Tickets => main.selected().cloned(),
+        View::Audit => main.detail.as_ref().map(|d| d.row.clone()),
+    };
+    match row {
+        Some(t) => f(main, &t),
+        None => Err("No ticket is selected.".into()),
+    }
+}
+
+/// Sends an action on a ticket and remembers where the cursor goes next (act-and-advance).
+pub(super) fn act(main: &mut Main, ticket: uuid::Uuid, effect: Effect) -> Vec<Effect> {
+    main.acting = true;
+    if main.view == View::Tickets {
+        let visible = main.list.visible();
+        let pos = visible.iter().position(|&i| main.list.rows[i].id == ticket);
+        main.advance_to = pos
+            .and_then(|p| {
+                visible
+                    .get(p + 1)
+                    .or_else(|| p.checked_sub(1).and_then(|q| visible.get(q)))
+            })
+            .map(|&i| main.list.rows[i].id);
+    }
+    vec![effect]
+}
+
+pub(super) fn move_cursor(main: &mut Main, delta: isize) -> Vec<Effect> {
+    match (main.view, main.focus) {
+        (_, Pane::Detail) => {
+            main.detail_scroll =
+                (main.detail_scroll as isize + delta).clamp(0, u16::MAX as isize) as u16;
+            Vec::new()
+        }
+        (_, Pane::History) => {
+            let max = main.history.len().saturating_sub(1) as isize;
+            main.history_scroll =
+                (main.history_scroll as isize + delta).clamp(0, max.max(0)) as usize;
+            Vec::new()
+        }
+        (View::Tickets, Pane::List) => {
+            let len = main.list.visible().len();
+            if len == 0 {
+                return Vec::new();
+            }
+            let target = (main.list.selected as isize + delta).clamp(0, len as isize - 1) as usize;
+            if target == main.list.selected {
+                return Vec::new();
+            }
+            main.list.selected = target;
+            let mut effects = select_changed(main);
+            if len - target <= PREFETCH
+                && !main.list.exhausted
+                && main.list.loading.is_none()
+                && main.list.filter.is_empty()
+            {
+                effects.extend(load_list(main, Load::More));
+            }
+            effects
+        }
+        (View::Audit, Pane::List) => {
+            let len = main.audit.rows.len();
+            if len == 0 {
+                return Vec::new();
+            }
+            let target = (main.audit.selected as isize + delta).clamp(0, len as isize - 1) as usize;
+            if target == main.audit.selected {
+                return Vec::new();
+            }
+            main.audit.selected = target;
+            let mut effects = select_changed(main);
+            if len - target <= PREFETCH && !main.audit.exhausted && main.audit.loading.is_none() {
+                effects.extend(load_audit(main, true));
+            }
+            effects
+        }
+    }
+}
+
+/// The ticket under the cursor changed: load its detail and history unless already shown.
+pub(super) fn select_changed(main: &mut Main) -> Vec<Effect> {
+    let id = match main.view {
+        View::Tickets => main.selected().map(|r| r.id),
+        View::Audit => main
+            .audit
+            .rows
+            .get(main.audit.selected)
+            .map(|h| h.ticket_id),
+    };
+    let Some(id) = id else {
+        main.detail = None;
+        main.history.clear();
+        return Vec::new();
+    };
+    if main.detail.as_ref().is_some_and(|d| d.row.id == id) {
+        return Vec::new();
+    }
+    load_ticket(main, id)
+}
+
+pub(super) fn load_ticket(main: &mut Main, id: uuid::Uuid) -> Vec<Effect> {
+    let (a, b) = (main.request_id(), main.request_id());
+    main.detail_req = Some(a);
+    main.history_req = Some(b);
+    main.detail_scroll = 0;
+    vec![
+        Effect::LoadTicket { req: a, id },
+        Effect::LoadHistory { req: b, id },
+    ]
+}
+
+/// Which part of a list to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Load {
+    /// From the top, one page (a new queue or search).
+    First,
+    /// The page after the last loaded row.
+    More,
+    /// From the top, as many rows as are loaded, so a refresh keeps the place.
+    Again,
+}
+
+pub(super) fn load_list(main: &mut Main, load: Load) -> Vec<Effect> {
+    let req = main.request_id();
+    main.list.loading = Some(req);
+    main.refresh_pending = false;
+    let (after, limit) = match load {
+        Load::First => (None, PAGE),
+        Load::More => (main.list.rows.last().map(Cursor::from), PAGE),
+        Load::Again => (None, main.list.rows.len().clamp(PAGE, 10 * PAGE)),
+    };
+    vec![Effect::LoadPage {
+        req,
+        queue: main.queue,
+        search: main.list.search.clone(),
+        after,
+        limit,
+    }]
+}
+
+pub(super) fn load_audit(main: &mut Main, more: bool) -> Vec<Effect> {
+    let req = main.request_id();
+    main.audit.loading = Some(req);
+    let after = if more {
+        main.audit.rows.last().map(|h| AuditCursor {
+            changed_at: h.changed_at,
+            id: h.id,
+        })
+    } else {
+        None
+    };
+    vec![Effect::LoadAudit {
+        req,
+        filter: main.audit.filter.clone(),
+        after,
+    }]
+}
+
+pub(super) fn load_counts(main: &Main) -> Vec<Effect> {
+    Queue::for_role(main.me.role)
+        .iter()
+        .map(|&queue| Effect::LoadCount { queue })
+        .collect()
+}
+
+/// Reload what is on screen.
+pub fn refresh(main: &mut Main) -> Vec<Effect> {
+    let mut effects = load_counts(main);
+    match main.view {
+        View::Tickets => effects.extend(load_list(main, Load::Again)),
+        View::Audit => effects.extend(load_audit(main, false)),
+    }
+    if let Some(id) = main.detail.as_ref().map(|d| d.row.id) {
+        effects.extend(load_ticket(main, id));
+    }
+    effects
+}

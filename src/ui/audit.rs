@@ -1,0 +1,145 @@
+//! The admin audit view: every change across all tickets, newest first, with its filter in the
+//! title. Detail and history of the selected entry's ticket sit beside it (see `mod.rs`).
+
+use super::history::change_style;
+use super::list::{MARK, window_start};
+use super::text::{fit, stamp};
+use super::{Ctx, message};
+use crate::app::Main;
+use crate::model::{AuditFilter, HistoryEntry};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, HighlightSpacing, Row, Table, TableState};
+
+/// `by "bo" · kind status · since 2026-03-01`, or `all changes`.
+pub(super) fn filter_summary(f: &AuditFilter) -> String {
+    let mut parts = Vec::new();
+    if !f.person.is_empty() {
+        parts.push(format!("by \"{}\"", fit(&f.person, 20)));
+    }
+    if !f.ticket.is_empty() {
+        parts.push(format!("ticket \"{}\"", fit(&f.ticket, 20)));
+    }
+    if let Some(k) = f.kind {
+        parts.push(format!("kind {k}"));
+    }
+    if let Some(s) = f.since {
+        parts.push(format!("since {}", s.format("%Y-%m-%d")));
+    }
+    if let Some(u) = f.until {
+        parts.push(format!("until {}", u.format("%Y-%m-%d")));
+    }
+    if parts.is_empty() {
+        "all changes".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+struct Columns {
+    short_time: bool,
+    subject: u16,
+    who: u16,
+    what: u16,
+}
+
+impl Columns {
+    fn for_width(w: u16) -> Columns {
+        // mark(2) when subject who what, one space between.
+        let w = w.saturating_sub(2);
+        let short_time = w < 96;
+        let time = if short_time { 11 } else { 16 };
+        let who = if w >= 96 { 18 } else { 12 };
+        let what = (w / 3).clamp(16, 36);
+        Columns {
+            short_time,
+            subject: w.saturating_sub(time + who + what + 3).max(1),
+            who,
+            what,
+        }
+    }
+
+    fn widths(&self) -> [Constraint; 4] {
+        let time = if self.short_time { 11 } else { 16 };
+        [
+            Constraint::Length(time),
+            Constraint::Length(self.subject),
+            Constraint::Length(self.who),
+            Constraint::Length(self.what),
+        ]
+    }
+
+    fn row(&self, cx: &Ctx, h: &HistoryEntry) -> Row<'static> {
+        let subject = h.ticket_subject.as_deref().unwrap_or("?");
+        Row::new([
+            Cell::from(Span::styled(
+                stamp(h.changed_at, self.short_time),
+                cx.theme.muted,
+            )),
+            Cell::from(fit(subject, usize::from(self.subject))),
+            Cell::from(fit(&h.changed_by_name, usize::from(self.who))),
+            Cell::from(Span::styled(
+                fit(&h.describe(), usize::from(self.what)),
+                change_style(cx, h),
+            )),
+        ])
+    }
+}
+
+pub(super) fn render(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect, focused: bool) {
+    let t = cx.theme;
+    let audit = &main.audit;
+    let mut title = vec![
+        Span::raw("Audit · "),
+        Span::raw(filter_summary(&audit.filter)),
+    ];
+    if audit.loading.is_some() {
+        title.push(Span::styled(" · loading…", t.key_hint));
+    }
+    let selected = audit.selected.min(audit.rows.len().saturating_sub(1));
+    let mut block = cx.pane(title, focused);
+    if !audit.rows.is_empty() {
+        let more = if audit.exhausted { "" } else { "+" };
+        block = block.title_top(
+            Line::from(format!(" {}/{}{more} ", selected + 1, audit.rows.len())).right_aligned(),
+        );
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.is_empty() {
+        return;
+    }
+    if audit.rows.is_empty() {
+        let why = if audit.loading.is_some() {
+            "Loading…"
+        } else if audit.filter == AuditFilter::default() {
+            "No changes recorded yet."
+        } else {
+            "No changes match the filter."
+        };
+        message(frame, inner, why, t.muted);
+        return;
+    }
+    let cols = Columns::for_width(inner.width);
+    let height = usize::from(inner.height.saturating_sub(1));
+    let start = window_start(selected, audit.rows.len(), height);
+    let end = (start + height).min(audit.rows.len());
+    let rows: Vec<Row> = audit.rows[start..end]
+        .iter()
+        .map(|h| cols.row(cx, h))
+        .collect();
+    let header = Row::new(["When", "Ticket", "Who", "What"]).style(t.table_header);
+    let table = Table::new(rows, cols.widths())
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(if focused {
+            t.selected
+        } else {
+            t.selected_inactive
+        })
+        .highlight_symbol(MARK)
+        .highlight_spacing(HighlightSpacing::Always);
+    let mut state = TableState::default().with_selected(Some(selected - start));
+    frame.render_stateful_widget(table, inner, &mut state);
+}

@@ -1,0 +1,160 @@
+//! The detail pane: the ticket's fields, then its description, which scrolls on its own so the
+//! fields stay in view.
+
+use super::text::{ago, stamp, wrap};
+use super::{Ctx, Target, message};
+use crate::app::Main;
+use crate::model::TicketRow;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+const LABEL: usize = 10;
+
+pub(super) fn render(
+    cx: &Ctx,
+    main: &Main,
+    target: Target,
+    frame: &mut Frame,
+    area: Rect,
+    focused: bool,
+) {
+    let t = cx.theme;
+    // The loaded detail if it is the target's; else what the list row already tells.
+    let detail = main
+        .detail
+        .as_ref()
+        .filter(|d| Some(d.row.id) == target.id());
+    let row: Option<&TicketRow> = match (detail, target) {
+        (Some(d), _) => Some(&d.row),
+        (None, Target::Row(r)) => Some(r),
+        _ => None,
+    };
+    let mut title = vec![Span::raw("Ticket")];
+    if let Some(id) = target.id() {
+        title.push(Span::raw(format!(" {}", &id.simple().to_string()[..8])));
+    }
+    if main.detail_req.is_some() {
+        title.push(Span::styled(" · loading…", t.key_hint));
+    }
+    let block = cx.pane(title, focused);
+    let inner = block.inner(area);
+    let Some(row) = row else {
+        frame.render_widget(block, area);
+        let why = if main.detail_req.is_some() {
+            "Loading…"
+        } else if target.id().is_some() {
+            "This ticket is not visible to you."
+        } else {
+            "No ticket selected."
+        };
+        message(frame, inner, why, t.muted);
+        return;
+    };
+    if inner.is_empty() {
+        frame.render_widget(block, area);
+        return;
+    }
+
+    let w = usize::from(inner.width);
+    let label = |s: &str| Span::styled(format!("{s:<LABEL$}"), t.muted);
+    let mut head: Vec<Line> = wrap(&row.subject, w)
+        .into_iter()
+        .take(2)
+        .map(|l| Line::from(Span::styled(l, t.focused_title)))
+        .collect();
+    head.push(Line::from(vec![
+        label("Status"),
+        Span::styled(row.status.to_string(), t.status(row.status)),
+        Span::raw("   "),
+        Span::styled("Priority ", t.muted),
+        Span::styled(row.priority.to_string(), t.priority(row.priority)),
+    ]));
+    if let Some(d) = detail {
+        let who = match (&d.customer_name, &d.customer_email) {
+            (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
+            (Some(n), None) => Some(n.clone()),
+            (None, Some(e)) => Some(e.clone()),
+            (None, None) => None,
+        };
+        if let Some(who) = who {
+            head.push(Line::from(vec![label("Customer"), Span::raw(who)]));
+        }
+    }
+    head.push(Line::from(vec![
+        label("Agent"),
+        match &row.agent_name {
+            Some(a) => Span::raw(a.clone()),
+            None => Span::styled("— unassigned", t.muted),
+        },
+    ]));
+    head.push(Line::from(vec![
+        label("Created"),
+        Span::raw(format!(
+            "{} UTC ({} ago)",
+            stamp(row.created_at, false),
+            ago(row.created_at, cx.now)
+        )),
+    ]));
+    head.push(Line::from(vec![
+        label("Updated"),
+        Span::raw(format!(
+            "{} UTC ({} ago)",
+            stamp(row.updated_at, false),
+            ago(row.updated_at, cx.now)
+        )),
+    ]));
+
+    let body: Vec<Line> = match detail {
+        Some(d) if d.description.trim().is_empty() => {
+            vec![Line::styled("(no description)", t.muted)]
+        }
+        Some(d) => wrap(&d.description, w)
+            .into_iter()
+            .map(Line::from)
+            .collect(),
+        None if main.detail_req.is_some() => vec![Line::styled("Loading…", t.muted)],
+        None => Vec::new(),
+    };
+
+    // Fields on top, a rule, then the description; when the pane is too short for that, it all
+    // scrolls together.
+    let head_h = u16::try_from(head.len()).unwrap_or(u16::MAX);
+    let split = inner.height >= head_h + 3;
+    let (head_area, body_area) = if split {
+        let [h, _, b] = Layout::vertical([
+            Constraint::Length(head_h),
+            Constraint::Length(1),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
+        let rule = Rect::new(inner.x, h.bottom(), inner.width, 1);
+        frame.render_widget(Paragraph::new("─".repeat(w)).style(t.border), rule);
+        (Some(h), b)
+    } else {
+        (None, inner)
+    };
+    let mut lines = body;
+    if let Some(h) = head_area {
+        frame.render_widget(Paragraph::new(head), h);
+    } else {
+        head.push(Line::raw(""));
+        head.extend(lines);
+        lines = head;
+    }
+    let total = lines.len();
+    let height = usize::from(body_area.height);
+    let max_scroll = total.saturating_sub(height);
+    let scroll = usize::from(main.detail_scroll).min(max_scroll);
+    let mut block = block;
+    if total > height && height > 0 {
+        let last = (scroll + height).min(total);
+        block = block.title_bottom(
+            Line::from(format!(" {}–{} of {} lines ", scroll + 1, last, total)).right_aligned(),
+        );
+    }
+    frame.render_widget(block, area);
+    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
+    frame.render_widget(Paragraph::new(shown), body_area);
+}

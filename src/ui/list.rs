@@ -1,0 +1,276 @@
+//! The ticket list: one row per ticket, status by name, only the visible window built.
+
+use super::text::{ago, fit, width};
+use super::{Ctx, message};
+use crate::app::Main;
+use crate::model::{Status, TicketRow};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
+
+/// The marker in front of the selected row (visible without colour or styles).
+pub(super) const MARK: &str = "▶ ";
+
+/// A status in a narrow column: "waiting on customer" becomes "waiting".
+pub(super) fn status_short(s: Status) -> String {
+    match s {
+        Status::WaitingOnCustomer => "waiting".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Which columns fit, and how wide each is.
+struct Columns {
+    priority: bool,
+    status: u16,
+    subject: u16,
+    agent: u16,
+    updated: bool,
+}
+
+impl Columns {
+    fn for_width(w: u16) -> Columns {
+        // Columns: mark(2) [priority 6] status subject [agent] [updated 4], one space between.
+        let w = w.saturating_sub(2);
+        let priority = w >= 38;
+        let updated = w >= 46;
+        let status = if w >= 90 { 19 } else { 11 };
+        let agent = match w {
+            90.. => 18,
+            58.. => 12,
+            _ => 0,
+        };
+        let mut fixed = status;
+        for (on, cols) in [(priority, 7), (updated, 5), (agent > 0, agent + 1)] {
+            if on {
+                fixed += cols;
+            }
+        }
+        Columns {
+            priority,
+            status,
+            subject: w.saturating_sub(fixed + 1).max(1),
+            agent,
+            updated,
+        }
+    }
+
+    fn widths(&self) -> Vec<Constraint> {
+        let mut v = Vec::new();
+        if self.priority {
+            v.push(Constraint::Length(6));
+        }
+        v.push(Constraint::Length(self.status));
+        v.push(Constraint::Length(self.subject));
+        if self.agent > 0 {
+            v.push(Constraint::Length(self.agent));
+        }
+        if self.updated {
+            v.push(Constraint::Length(4));
+        }
+        v
+    }
+
+    fn header(&self) -> Row<'static> {
+        let mut v = Vec::new();
+        if self.priority {
+            v.push(Cell::from("Prio"));
+        }
+        v.push(Cell::from("Status"));
+        v.push(Cell::from("Subject"));
+        if self.agent > 0 {
+            v.push(Cell::from("Agent"));
+        }
+        if self.updated {
+            v.push(Cell::from(Line::from("Upd").right_aligned()));
+        }
+        Row::new(v)
+    }
+
+    fn row(&self, cx: &Ctx, r: &TicketRow) -> Row<'static> {
+        let t = cx.theme;
+        let mut v = Vec::new();
+        if self.priority {
+            v.push(Cell::from(Span::styled(
+                r.priority.to_string(),
+                t.priority(r.priority),
+            )));
+        }
+        let status = if self.status >= 19 {
+            r.status.to_string()
+        } else {
+            status_short(r.status)
+        };
+        v.push(Cell::from(Span::styled(status, t.status(r.status))));
+        v.push(Cell::from(fit(&r.subject, usize::from(self.subject))));
+        if self.agent > 0 {
+            v.push(match &r.agent_name {
+                Some(name) => Cell::from(fit(name, usize::from(self.agent))),
+                None => Cell::from(Span::styled("—", t.muted)),
+            });
+        }
+        if self.updated {
+            v.push(Cell::from(
+                Line::from(ago(r.updated_at, cx.now)).right_aligned(),
+            ));
+        }
+        Row::new(v)
+    }
+}
+
+/// The first row of a window of `height` rows that keeps `selected` in view, near the middle
+/// once the list is longer than the window (stateless: the same state gives the same picture).
+pub(super) fn window_start(selected: usize, len: usize, height: usize) -> usize {
+    if len <= height || height == 0 {
+        return 0;
+    }
+    selected.saturating_sub(height / 2).min(len - height)
+}
+
+pub(super) fn render(
+    cx: &Ctx,
+    main: &Main,
+    visible: &[usize],
+    frame: &mut Frame,
+    area: Rect,
+    focused: bool,
+) {
+    let t = cx.theme;
+    let list = &main.list;
+    let mut title = vec![Span::raw(main.queue.label(main.me.role))];
+    if !list.search.is_empty() {
+        title.push(Span::raw(format!(
+            " · search \"{}\"",
+            fit(&list.search, 24)
+        )));
+    }
+    if list.loading.is_some() {
+        title.push(Span::styled(" · loading…", t.key_hint));
+    }
+    let selected = list.selected.min(visible.len().saturating_sub(1));
+    let mut block = cx.pane(title, focused);
+    if !visible.is_empty() {
+        let more = if list.exhausted || !list.filter.is_empty() {
+            ""
+        } else {
+            "+"
+        };
+        let pos = if list.filter.is_empty() {
+            format!(" {}/{}{more} ", selected + 1, visible.len())
+        } else {
+            format!(
+                " {}/{} of {} ",
+                selected + 1,
+                visible.len(),
+                list.rows.len()
+            )
+        };
+        block = block.title_top(Line::from(pos).right_aligned());
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.is_empty() {
+        return;
+    }
+
+    let show_filter = list.filtering || !list.filter.is_empty();
+    let [filter_area, table_area] = Layout::vertical([
+        Constraint::Length(u16::from(show_filter)),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    if show_filter {
+        let field = if list.filtering {
+            t.input_focused
+        } else {
+            t.input
+        };
+        let mut spans = vec![
+            Span::styled("Filter: ", t.key_hint),
+            Span::styled(list.filter.clone(), field),
+        ];
+        if list.filtering {
+            spans.push(Span::styled("  enter keep · esc clear", t.muted));
+        } else {
+            spans.push(Span::styled("  (esc clears)", t.muted));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), filter_area);
+        let typing_elsewhere =
+            main.form.is_some() || main.prompt.is_some() || main.picker.is_some();
+        if list.filtering && !typing_elsewhere {
+            let x = u16::try_from(width("Filter: ") + width(&list.filter)).unwrap_or(u16::MAX);
+            cx.set_cursor(frame, filter_area, x, 0);
+        }
+    }
+
+    if visible.is_empty() {
+        let why = if list.loading.is_some() {
+            "Loading…"
+        } else if !list.filter.is_empty() {
+            "Nothing matches the filter."
+        } else if !list.search.is_empty() {
+            "No tickets match the search."
+        } else {
+            "No tickets in this queue."
+        };
+        message(frame, table_area, why, t.muted);
+        return;
+    }
+
+    let cols = Columns::for_width(table_area.width);
+    let height = usize::from(table_area.height.saturating_sub(1));
+    let start = window_start(selected, visible.len(), height);
+    let end = (start + height).min(visible.len());
+    // Rows only for the window: the list may hold thousands.
+    let rows: Vec<Row> = visible[start..end]
+        .iter()
+        .filter_map(|&i| list.rows.get(i))
+        .map(|r| cols.row(cx, r))
+        .collect();
+    let table = Table::new(rows, cols.widths())
+        .header(cols.header().style(t.table_header))
+        .column_spacing(1)
+        .row_highlight_style(if focused {
+            t.selected
+        } else {
+            t.selected_inactive
+        })
+        .highlight_symbol(MARK)
+        .highlight_spacing(HighlightSpacing::Always);
+    let mut state = TableState::default().with_selected(Some(selected - start));
+    frame.render_stateful_widget(table, table_area, &mut state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_keeps_the_selection_in_view() {
+        assert_eq!(window_start(0, 5, 10), 0);
+        assert_eq!(window_start(3, 100, 10), 0);
+        assert_eq!(window_start(50, 100, 10), 45);
+        assert_eq!(window_start(99, 100, 10), 90);
+        assert_eq!(window_start(7, 100, 0), 0);
+    }
+
+    #[test]
+    fn columns_add_up_to_the_width() {
+        for w in [0u16, 10, 37, 38, 46, 58, 78, 90, 120] {
+            let c = Columns::for_width(w);
+            let n = c.widths().len() as u16;
+            let sum: u16 = c
+                .widths()
+                .iter()
+                .map(|c| match c {
+                    Constraint::Length(l) => *l,
+                    _ => 0,
+                })
+                .sum();
+            if w >= 30 {
+                assert_eq!(sum + n - 1 + 2, w, "width {w}");
+            }
+        }
+    }
+}

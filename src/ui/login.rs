@@ -1,0 +1,100 @@
+//! The login form: login, masked password, one line for what went wrong, and the keys.
+
+use super::Ctx;
+use super::text::{centered, field_view, fit, width};
+use crate::app::{LoginField, LoginForm};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+
+const LABEL: u16 = 12;
+
+pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) {
+    let t = cx.theme;
+    let popup = centered(area, 64, 10);
+    let title = format!(" tickets · {} ", cx.app.server);
+    let block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(t.focused_border)
+        .title(Line::styled(
+            fit(&title, usize::from(popup.width.saturating_sub(2))),
+            t.focused_title,
+        ));
+    let inner = block.inner(popup);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(block, popup);
+    if inner.is_empty() {
+        return;
+    }
+    let [_, login_row, password_row, _, message_row, _, keys_row] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+
+    let fields = [
+        (LoginField::Login, "Login", login_row, false),
+        (LoginField::Password, "Password", password_row, true),
+    ];
+    for (field, name, row, masked) in fields {
+        let focused = form.focus == field;
+        let [label_area, input_area, _] = Layout::horizontal([
+            Constraint::Length(LABEL),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+        ])
+        .areas(row);
+        // "›" marks the field with the cursor, with or without colour.
+        let (mark, style) = if focused {
+            ("› ", t.focused_title)
+        } else {
+            ("  ", t.title)
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!("{mark}{name}"), style)),
+            label_area,
+        );
+        let input = match field {
+            LoginField::Login => &form.login,
+            LoginField::Password => &form.password,
+        };
+        let view = field_view(input, masked, input_area.width);
+        let style = if focused { t.input_focused } else { t.input };
+        frame.render_widget(Paragraph::new(view.text).style(style), input_area);
+        if focused && !form.busy {
+            cx.set_cursor(frame, input_area, view.cursor, 0);
+        }
+    }
+
+    let message = if form.busy {
+        Line::styled("  Logging in…", t.key_hint)
+    } else if let Some(e) = &form.error {
+        let room = usize::from(message_row.width).saturating_sub(4);
+        Line::from(vec![
+            Span::styled("  ✖ ", t.error),
+            Span::styled(fit(e, room), t.error),
+        ])
+    } else {
+        Line::raw("")
+    };
+    frame.render_widget(Paragraph::new(message), message_row);
+
+    let pairs = [
+        ("tab".to_owned(), "switch field"),
+        ("enter".to_owned(), "log in"),
+        ("esc".to_owned(), "quit"),
+    ];
+    let mut keys = vec![Span::raw("  ")];
+    keys.extend(cx.hints(&pairs));
+    let keys_w: usize = keys.iter().map(|s| width(&s.content)).sum();
+    if keys_w > usize::from(keys_row.width) {
+        keys = cx.hints(&pairs[..2]);
+    }
+    frame.render_widget(Paragraph::new(Line::from(keys)), keys_row);
+}

@@ -1,0 +1,228 @@
+//! The render layer: pure functions from `&App` to a frame. Nothing here changes state or does
+//! I/O, so a frame is a picture of the state and tests can draw any state into a `TestBackend`.
+//!
+//! One file per pane; `mod.rs` lays the panes out and holds the helpers they share.
+
+mod audit;
+mod bars;
+mod detail;
+mod form;
+mod help;
+mod history;
+mod list;
+mod login;
+mod picker;
+mod prompt;
+mod text;
+pub mod theme;
+
+pub use theme::Theme;
+
+use crate::app::keymap::Action;
+use crate::app::{App, Main, Pane, Screen, View};
+use crate::model::TicketRow;
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use uuid::Uuid;
+
+/// Below this width the panes take turns instead of sitting side by side.
+pub const WIDE: u16 = 100;
+
+/// Draws the whole screen for the current time.
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
+    render_at(app, theme, frame, Utc::now());
+}
+
+/// Draws the whole screen as of `now` (relative times such as "5m" are computed from it), so
+/// tests get the same picture every time.
+pub fn render_at(app: &App, theme: &Theme, frame: &mut Frame, now: DateTime<Utc>) {
+    let area = frame.area();
+    if area.is_empty() {
+        return;
+    }
+    let cx = Ctx { app, theme, now };
+    match &app.screen {
+        Screen::Login(form) => login::render(&cx, form, frame, area),
+        Screen::Main(main) => draw_main(&cx, main, frame, area),
+    }
+    if app.help_open {
+        help::render(&cx, frame, area);
+    }
+}
+
+/// What every pane needs besides its own state.
+pub(crate) struct Ctx<'a> {
+    pub app: &'a App,
+    pub theme: &'a Theme,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    /// The key to show for an action in a hint: one key, preferring named keys (tab, enter,
+    /// esc) and letters over arrows and chords. `None` when the action is unbound.
+    pub fn key(&self, action: Action) -> Option<String> {
+        use ratatui::crossterm::event::KeyCode;
+        let keys = self.app.keymap.keys_for(action);
+        let rank = |k: &crate::app::keymap::Key| {
+            let named = matches!(
+                k.code,
+                KeyCode::Tab | KeyCode::BackTab | KeyCode::Enter | KeyCode::Esc
+            );
+            let chord = k.ctrl || k.alt;
+            (chord, !named, !matches!(k.code, KeyCode::Char(_)))
+        };
+        keys.iter().min_by_key(|k| rank(k)).map(ToString::to_string)
+    }
+
+    /// Where the terminal cursor may go: nowhere while the help overlay covers the screen.
+    pub fn set_cursor(&self, frame: &mut Frame, area: Rect, x: u16, y: u16) {
+        let pos = Position::new(area.x.saturating_add(x), area.y.saturating_add(y));
+        if !self.app.help_open && area.contains(pos) && frame.area().contains(pos) {
+            frame.set_cursor_position(pos);
+        }
+    }
+
+    /// A bordered pane: the focused one gets a heavy border (visible without colour) and the
+    /// focus style on its border and title.
+    pub fn pane<'a>(&self, title: Vec<Span<'a>>, focused: bool) -> Block<'a> {
+        let t = self.theme;
+        let (border, title_style, kind) = if focused {
+            (t.focused_border, t.focused_title, BorderType::Thick)
+        } else {
+            (t.border, t.title, BorderType::Plain)
+        };
+        let mut spans = vec![Span::raw(" ")];
+        spans.extend(title);
+        spans.push(Span::raw(" "));
+        Block::bordered()
+            .border_type(kind)
+            .border_style(border)
+            .title(Line::from(spans).style(title_style))
+    }
+
+    /// "key what" pairs as spans, e.g. `c claim  s status`.
+    pub fn hints(&self, pairs: &[(String, &str)]) -> Vec<Span<'static>> {
+        let mut spans = Vec::new();
+        for (i, (key, what)) in pairs.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw("  "));
+            }
+            spans.push(Span::styled(key.clone(), self.theme.key_hint));
+            spans.push(Span::styled(format!(" {what}"), self.theme.muted));
+        }
+        spans
+    }
+}
+
+/// A short message in the middle of an empty pane ("No tickets in this queue.").
+pub(crate) fn message(frame: &mut Frame, area: Rect, text: &str, style: Style) {
+    if area.is_empty() {
+        return;
+    }
+    let y = area.y + area.height.saturating_sub(1) / 2;
+    let line = Rect::new(area.x, y, area.width, area.bottom().saturating_sub(y));
+    frame.render_widget(
+        Paragraph::new(text.to_owned())
+            .style(style)
+            .centered()
+            .wrap(Wrap { trim: true }),
+        line,
+    );
+}
+
+/// The ticket the detail and history panes are about.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    None,
+    /// A row of the ticket list: known at once, even before its detail arrives.
+    Row(&'a TicketRow),
+    /// A ticket named by an audit entry.
+    Id(Uuid),
+}
+
+impl Target<'_> {
+    pub fn id(self) -> Option<Uuid> {
+        match self {
+            Target::None => None,
+            Target::Row(r) => Some(r.id),
+            Target::Id(id) => Some(id),
+        }
+    }
+}
+
+fn draw_main(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
+    let [header, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    bars::header(cx, main, frame, header);
+    // The filter is applied once per frame and shared by the list, the detail and the hints.
+    let visible = main.list.visible();
+    let target = match main.view {
+        View::Tickets => visible
+            .get(main.list.selected)
+            .and_then(|&i| main.list.rows.get(i))
+            .map_or(Target::None, Target::Row),
+        View::Audit => main
+            .audit
+            .rows
+            .get(main.audit.selected)
+            .map_or(Target::None, |h| Target::Id(h.ticket_id)),
+    };
+    match main.view {
+        View::Tickets => {
+            let left = |frame: &mut Frame, area: Rect, focused: bool| {
+                list::render(cx, main, &visible, frame, area, focused);
+            };
+            panes(cx, main, target, frame, body, 45, left);
+        }
+        View::Audit => {
+            let left = |frame: &mut Frame, area: Rect, focused: bool| {
+                audit::render(cx, main, frame, area, focused);
+            };
+            panes(cx, main, target, frame, body, 55, left);
+        }
+    }
+    bars::status(cx, main, target, frame, status);
+    if let Some(form) = &main.form {
+        form::render(cx, form, frame, body);
+    } else if let Some(picker) = &main.picker {
+        picker::render(cx, main, picker, frame, body);
+    } else if let Some(prompt) = &main.prompt {
+        prompt::render(cx, main, prompt, frame, body);
+    }
+}
+
+/// Wide: the list on the left (`left_pct` of the width), detail over history on the right.
+/// Narrow: the list alone, or detail over history once one of them has the focus.
+fn panes(
+    cx: &Ctx,
+    main: &Main,
+    target: Target,
+    frame: &mut Frame,
+    body: Rect,
+    left_pct: u16,
+    left: impl Fn(&mut Frame, Rect, bool),
+) {
+    let right = if body.width >= WIDE {
+        let [l, r] =
+            Layout::horizontal([Constraint::Percentage(left_pct), Constraint::Fill(1)]).areas(body);
+        left(frame, l, main.focus == Pane::List);
+        r
+    } else if main.focus == Pane::List {
+        left(frame, body, true);
+        return;
+    } else {
+        body
+    };
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Fill(1)]).areas(right);
+    detail::render(cx, main, target, frame, top, main.focus == Pane::Detail);
+    history::render(cx, main, target, frame, bottom, main.focus == Pane::History);
+}
