@@ -3,146 +3,14 @@
 
 mod common;
 
-use common::{TestDb, TestPerson};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::time::Duration;
+use common::TestDb;
+use common::client::Client;
+use ratatui::crossterm::event::KeyCode;
+use tickets::app::App;
 use tickets::app::keymap::Keymap;
-use tickets::app::{App, Effect, Main, Msg, Screen, update};
 use tickets::db::worker;
-use tickets::drafts::DraftStore;
 use tickets::model::*;
 use tokio::sync::mpsc;
-
-/// A client: the state, the worker it talks to, and the replies coming back.
-struct Client {
-    app: App,
-    effects: mpsc::UnboundedSender<Effect>,
-    replies: mpsc::Receiver<Msg>,
-    _drafts: tempfile::TempDir,
-}
-
-impl Client {
-    fn start(db: &TestDb, person: &TestPerson) -> Client {
-        let drafts = tempfile::tempdir().unwrap();
-        let mut config = db.login_config(person);
-        config.password("");
-        let (tx, rx) = mpsc::channel(1024);
-        let effects = worker::spawn(
-            config,
-            "test".into(),
-            Some(DraftStore::new(drafts.path())),
-            tx,
-        );
-        Client {
-            app: App::new(Keymap::default(), "test".into(), None),
-            effects,
-            replies: rx,
-            _drafts: drafts,
-        }
-    }
-
-    fn apply(&mut self, msg: Msg) {
-        for e in update(&mut self.app, msg) {
-            self.effects.send(e).unwrap();
-        }
-    }
-
-    fn key(&mut self, code: KeyCode) {
-        self.apply(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    }
-
-    fn ctrl(&mut self, c: char) {
-        self.apply(Msg::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::CONTROL,
-        )));
-    }
-
-    fn typed(&mut self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-
-    /// Feeds replies into the state until nothing is loading or in flight.
-    async fn settle(&mut self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if !self.busy() {
-                // Replies already queued (counts) still count: take them too.
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                match self.replies.try_recv() {
-                    Ok(m) => {
-                        self.apply(m);
-                        continue;
-                    }
-                    Err(_) => return,
-                }
-            }
-            let msg = tokio::time::timeout_at(deadline, self.replies.recv())
-                .await
-                .expect("the worker answers")
-                .expect("worker alive");
-            self.apply(msg);
-        }
-    }
-
-    fn busy(&self) -> bool {
-        match &self.app.screen {
-            Screen::Login(f) => f.busy,
-            Screen::Main(m) => {
-                m.list.loading.is_some()
-                    || m.detail_req.is_some()
-                    || m.history_req.is_some()
-                    || m.audit.loading.is_some()
-                    || m.acting
-                    || m.form.as_ref().is_some_and(|f| f.submitting)
-            }
-        }
-    }
-
-    async fn login(&mut self, person: &TestPerson) {
-        self.typed(&person.login);
-        self.key(KeyCode::Tab);
-        self.typed(&person.password);
-        self.key(KeyCode::Enter);
-        self.settle().await;
-        assert!(
-            self.app.main().is_some(),
-            "logged in as {}: {:?}",
-            person.login,
-            self.login_error()
-        );
-    }
-
-    fn login_error(&self) -> Option<String> {
-        match &self.app.screen {
-            Screen::Login(f) => f.error.clone(),
-            Screen::Main(_) => None,
-        }
-    }
-
-    fn main(&self) -> &Main {
-        self.app.main().expect("main screen")
-    }
-
-    fn subjects(&self) -> Vec<String> {
-        self.main()
-            .list
-            .rows
-            .iter()
-            .map(|r| r.subject.clone())
-            .collect()
-    }
-
-    fn notice(&self) -> String {
-        self.app
-            .notice
-            .as_ref()
-            .map(|n| n.text.clone())
-            .unwrap_or_default()
-    }
-}
 
 async fn file_ticket(c: &mut Client, subject: &str, body: &str) {
     c.key(KeyCode::Char('n'));
@@ -304,6 +172,7 @@ async fn login_failures_say_what_is_wrong() {
         .dbname("tickets");
     let effects = worker::spawn(config, "nowhere".into(), None, tx);
     let mut c = Client {
+        page_loads: 0,
         app: App::new(Keymap::default(), "nowhere".into(), None),
         effects,
         replies: rx,
@@ -315,16 +184,6 @@ async fn login_failures_say_what_is_wrong() {
         error.starts_with("cannot reach PostgreSQL at /nonexistent-socket-dir:5432/tickets"),
         "{error}"
     );
-}
-
-impl Client {
-    async fn login_attempt(&mut self, person: &TestPerson) {
-        self.typed(&person.login);
-        self.key(KeyCode::Tab);
-        self.typed(&person.password);
-        self.key(KeyCode::Enter);
-        self.settle().await;
-    }
 }
 
 #[tokio::test]

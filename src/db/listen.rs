@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub const CHANNEL: &str = "tickets_changed";
-/// Hints arriving within this window after the first are sent as one batch.
-pub const COALESCE: Duration = Duration::from_millis(50);
+/// At most one batch of hints per this interval. The first hint after a quiet spell goes out
+/// at once (no added latency); hints during a burst wait for the next slot, together.
+pub const THROTTLE: Duration = Duration::from_millis(200);
 /// How often the connection is checked, and how long a check may take.
 const HEARTBEAT: Duration = Duration::from_millis(500);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -96,6 +97,7 @@ async fn listen_once(
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut pending: HashSet<Uuid> = HashSet::new();
+    let mut last_flush: Option<tokio::time::Instant> = None;
     let flush = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(flush);
     let mut driver = driver;
@@ -106,7 +108,9 @@ async fn listen_once(
                     // Anything that is not a ticket id is somebody's noise: ignore it.
                     if let Ok(id) = Uuid::parse_str(payload.trim()) {
                         if pending.is_empty() {
-                            flush.as_mut().reset(tokio::time::Instant::now() + COALESCE);
+                            let now = tokio::time::Instant::now();
+                            let at = last_flush.map_or(now, |t| (t + THROTTLE).max(now));
+                            flush.as_mut().reset(at);
                         }
                         pending.insert(id);
                     }
@@ -115,6 +119,7 @@ async fn listen_once(
             },
             () = &mut flush, if !pending.is_empty() => {
                 let ids: Vec<Uuid> = pending.drain().collect();
+                last_flush = Some(tokio::time::Instant::now());
                 if events.send(ListenEvent::Changed(ids)).is_err() {
                     break;
                 }

@@ -6,6 +6,8 @@
 //! migrated by the real migrator; dropping it drops the database and the login roles it made.
 #![allow(dead_code)]
 
+pub mod client;
+
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -49,6 +51,20 @@ fn server() -> &'static Server {
         unsafe { libc::atexit(stop_cluster_at_exit) };
         Server::Cluster { cluster, dir }
     })
+}
+
+/// Restarts the throwaway server (fast shutdown: every session is ended, as in a real
+/// restart). Returns false, doing nothing, when the server came from TICKETS_TEST_DATABASE_URL.
+pub fn restart_server(down_for: std::time::Duration) -> bool {
+    match server() {
+        Server::Url(_) => false,
+        Server::Cluster { cluster, dir } => {
+            cluster.stop("fast").expect("stop the server");
+            std::thread::sleep(down_for);
+            Cluster::start(dir.path(), cluster.port()).expect("start the server again");
+            true
+        }
+    }
 }
 
 /// A connection config for `user` on `dbname`, with a password when given.

@@ -1,0 +1,285 @@
+//! Live refresh through LISTEN/NOTIFY and recovery from lost connections, with real clients
+//! (state machine + worker + listener) on real logins, and no key pressed while waiting.
+
+mod common;
+
+use common::TestDb;
+use common::client::Client;
+use ratatui::crossterm::event::KeyCode;
+use std::time::Duration;
+use tickets::model::*;
+
+async fn customer_with_ticket(
+    db: &TestDb,
+    base: &str,
+    subject: &str,
+) -> (common::TestPerson, Client) {
+    let person = db.person("customer", base).await;
+    let mut c = Client::start(db, &person);
+    c.login(&person).await;
+    c.key(KeyCode::Char('n'));
+    c.typed(subject);
+    c.ctrl('s');
+    c.settle().await;
+    assert_eq!(c.subjects(), vec![subject.to_owned()]);
+    (person, c)
+}
+
+#[tokio::test]
+async fn a_change_made_anywhere_appears_in_every_client_that_may_see_it() {
+    let db = TestDb::new().await;
+    let (_alice, mut customer) = customer_with_ticket(&db, "alice", "Wifi drops").await;
+    let agent = db.person("agent", "al").await;
+    let mut a = Client::start(&db, &agent);
+    a.login(&agent).await;
+    // A new ticket filed elsewhere shows in the agent's unassigned queue by itself.
+    a.key(KeyCode::Char(']'));
+    a.settle().await;
+    assert_eq!(a.subjects(), vec!["Wifi drops"]);
+    let (_bob, mut other) = customer_with_ticket(&db, "bob", "Printer jam").await;
+    a.wait_until(5, "bob's new ticket in the agent's pool", |app| {
+        app.main()
+            .unwrap()
+            .list
+            .rows
+            .iter()
+            .any(|r| r.subject == "Printer jam")
+    })
+    .await;
+
+    // The agent works alice's ticket from psql; the customer's client follows on its own.
+    let psql = db.login(&agent).await;
+    let id = customer.main().detail.as_ref().unwrap().row.id;
+    psql.execute("SELECT claim_ticket($1)", &[&id])
+        .await
+        .unwrap();
+    psql.execute(
+        "UPDATE tickets SET status = 'in_progress' WHERE id = $1",
+        &[&id],
+    )
+    .await
+    .unwrap();
+    customer
+        .wait_until(5, "the customer's detail and history to follow", |app| {
+            let m = app.main().unwrap();
+            m.detail
+                .as_ref()
+                .is_some_and(|d| d.row.status == Status::InProgress)
+                && m.history.len() == 3
+        })
+        .await;
+    assert_eq!(
+        customer.main().list.rows[0].status,
+        Status::InProgress,
+        "the list row too"
+    );
+    assert_eq!(
+        customer.main().history.last().unwrap().describe(),
+        "open → in progress"
+    );
+
+    // Bob got the same hints (NOTIFY is not filtered by RLS) and still sees only his own ticket.
+    other.settle().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    other.settle().await;
+    assert_eq!(other.subjects(), vec!["Printer jam"]);
+    assert!(
+        other
+            .main()
+            .detail
+            .as_ref()
+            .is_some_and(|d| d.row.subject == "Printer jam")
+    );
+}
+
+#[tokio::test]
+async fn forged_and_foreign_notifications_reveal_nothing() {
+    let db = TestDb::new().await;
+    let (alice, mut alice_client) = customer_with_ticket(&db, "alice", "Alice's secret").await;
+    let secret = alice_client.main().detail.as_ref().unwrap().row.id;
+    let mallory = db.person("customer", "mallory").await;
+    let mut m = Client::start(&db, &mallory);
+    m.login(&mallory).await;
+    assert!(m.subjects().is_empty());
+    let before = m.page_loads;
+
+    // Mallory forges hints about alice's ticket, and noise, from her own psql session.
+    let psql = db.login(&mallory).await;
+    psql.batch_execute(&format!(
+        "NOTIFY tickets_changed, '{secret}'; NOTIFY tickets_changed, 'not-a-uuid'; NOTIFY tickets_changed, ''"
+    ))
+    .await
+    .unwrap();
+    // A real change to alice's ticket notifies every listener, mallory's client included.
+    let admin = db.person("admin", "ada").await;
+    db.login(&admin)
+        .await
+        .execute(
+            "UPDATE tickets SET priority = 'urgent' WHERE id = $1",
+            &[&secret],
+        )
+        .await
+        .unwrap();
+
+    m.wait_until(5, "mallory's client to react to the hints", |app| {
+        app.main().unwrap().list.loading.is_some()
+    })
+    .await;
+    m.settle().await;
+    assert!(
+        m.page_loads > before,
+        "the hints were received and acted on (re-read through RLS)"
+    );
+    let main = m.main();
+    assert!(main.list.rows.is_empty(), "no row of alice's appears");
+    assert!(
+        main.detail.is_none() && main.history.is_empty(),
+        "no detail of alice's appears"
+    );
+    assert_eq!(main.counts.get(&Queue::Mine), Some(&0));
+    // Alice's own client did see the real change.
+    alice_client
+        .wait_until(5, "alice sees the new priority", |app| {
+            app.main()
+                .unwrap()
+                .detail
+                .as_ref()
+                .is_some_and(|d| d.row.priority == Priority::Urgent)
+        })
+        .await;
+    drop(alice);
+}
+
+#[tokio::test]
+async fn a_terminated_backend_is_noticed_and_the_client_recovers_by_itself() {
+    let db = TestDb::new().await;
+    let (alice, mut c) = customer_with_ticket(&db, "alice", "Keep me").await;
+    let admin = db.admin().await;
+    // End every session of alice's: the main one and the LISTEN one.
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1",
+            &[&alice.login],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(killed, 2, "one main and one LISTEN connection per client");
+    c.wait_until(5, "the status line to say offline", |app| {
+        !app.main().unwrap().online
+    })
+    .await;
+    assert!(c.notice().starts_with("Offline:"), "{}", c.notice());
+
+    // An action while offline is refused with a reason, and the typed form keeps its text.
+    c.key(KeyCode::Char('n'));
+    c.typed("Written while offline");
+    c.ctrl('s');
+    let form = c.main().form.as_ref().expect("the form stays");
+    assert!(
+        form.error.as_ref().unwrap().starts_with("Offline"),
+        "{:?}",
+        form.error
+    );
+    assert_eq!(form.ticket().subject, "Written while offline");
+
+    c.wait_until(10, "the client to be live again", |app| {
+        app.main().unwrap().online
+    })
+    .await;
+    assert_eq!(c.notice(), "Live again.");
+    // Live again for real: a change made now arrives by itself, and the kept form can be sent.
+    let agent = db.person("agent", "al").await;
+    let psql = db.login(&agent).await;
+    let id = c.main().list.rows[0].id;
+    psql.execute("SELECT claim_ticket($1)", &[&id])
+        .await
+        .unwrap();
+    c.wait_until(5, "the claim to show", |app| {
+        app.main()
+            .unwrap()
+            .list
+            .rows
+            .iter()
+            .any(|r| r.agent_id.is_some())
+    })
+    .await;
+    c.ctrl('s');
+    c.settle().await;
+    assert!(
+        c.main().form.is_none(),
+        "sent once live: {:?}",
+        c.main().form.as_ref().map(|f| f.error.clone())
+    );
+    assert_eq!(c.main().list.rows.len(), 2);
+}
+
+#[tokio::test]
+async fn a_burst_of_a_thousand_updates_costs_a_handful_of_refetches() {
+    let db = TestDb::new().await;
+    let (_alice, _c) = customer_with_ticket(&db, "alice", "Busy ticket").await;
+    let agent = db.person("agent", "al").await;
+    let mut a = Client::start(&db, &agent);
+    a.login(&agent).await;
+    let psql = db.login(&agent).await;
+    psql.execute("SELECT claim_ticket(id) FROM tickets", &[])
+        .await
+        .unwrap();
+    a.wait_until(5, "the claimed ticket in Mine", |app| {
+        app.main().unwrap().list.rows.len() == 1
+    })
+    .await;
+    a.settle().await;
+    let before = a.page_loads;
+
+    // 1,000 committed updates, each its own transaction and its own notification.
+    let burst = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        psql.batch_execute(
+            "DO $$ BEGIN FOR i IN 1..1000 LOOP
+                 UPDATE tickets SET priority = CASE WHEN i % 2 = 0 THEN 'high' ELSE 'low' END::ticket_priority;
+                 COMMIT;
+             END LOOP; END $$",
+        )
+        .await
+        .unwrap();
+        started.elapsed()
+    });
+    // The client keeps answering while the burst runs (a key is handled at once).
+    let took = loop {
+        a.key(KeyCode::Char('?'));
+        assert!(a.app.help_open);
+        a.key(KeyCode::Char('?'));
+        match tokio::time::timeout(Duration::from_millis(20), a.replies.recv()).await {
+            Ok(Some(msg)) => a.apply(msg),
+            Ok(None) => panic!("worker stopped"),
+            Err(_) => {}
+        }
+        if burst.is_finished() {
+            break burst.await.unwrap();
+        }
+    };
+    a.wait_until(5, "the final priority (1000 is even: high)", |app| {
+        app.main()
+            .unwrap()
+            .list
+            .rows
+            .first()
+            .is_some_and(|r| r.priority == Priority::High)
+            && app.main().unwrap().list.loading.is_none()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    a.settle().await;
+    let refetches = a.page_loads - before;
+    println!("1000 updates in {took:?} caused {refetches} list refetches");
+    assert!(refetches >= 1, "the burst was seen");
+    assert!(
+        refetches <= 25,
+        "{refetches} refetches for 1000 updates: not coalesced"
+    );
+    assert_eq!(
+        a.main().detail.as_ref().unwrap().row.priority,
+        Priority::High
+    );
+}
