@@ -1,0 +1,216 @@
+//! End to end: the real `tickets` binary in a real terminal (tmux), logging in through the form,
+//! working, quitting, and leaving the terminal as it found it.
+
+mod common;
+
+use common::{TestDb, TestPerson};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own (its own socket), running one command in an 80x24 window.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, command: &str, width: u16, height: u16) -> Tmux {
+        let socket = format!("tickets-e2e-{}-{name}", std::process::id());
+        let t = Tmux { socket };
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            command,
+        ]);
+        t.run(&["set-option", "-t", "e2e", "remain-on-exit", "on"]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types text literally.
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "e2e", "-l", text]);
+    }
+
+    /// Sends named keys (Enter, Tab, Escape, C-c, ...).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {text:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// The shell line that runs the client against the test database, then reports how it ended:
+/// its exit code and whether the terminal is back in canonical mode with echo (not raw).
+fn client_command(db: &TestDb, person: &TestPerson, home: &std::path::Path) -> String {
+    let config = db.login_config(person);
+    let host = match &config.get_hosts()[0] {
+        tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+    };
+    format!(
+        "env HOME={home} TERM=xterm-256color {bin} --host {host} --port {port} --dbname {db}; \
+         echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo' | tr '\\n' ' '; echo; sleep 60",
+        home = home.display(),
+        bin = env!("CARGO_BIN_EXE_tickets"),
+        port = config.get_ports()[0],
+        db = db.name,
+    )
+}
+
+fn log_in(t: &Tmux, person: &TestPerson) {
+    t.wait_for("Password");
+    t.type_text(&person.login);
+    t.keys(&["Tab"]);
+    t.type_text(&person.password);
+    t.keys(&["Enter"]);
+}
+
+fn assert_restored(t: &Tmux) {
+    let screen = t.wait_for("icanon");
+    assert!(screen.contains("EXIT=0"), "clean exit:\n{screen}");
+    assert!(
+        screen.contains("icanon echo") && !screen.contains("-icanon"),
+        "terminal left in raw mode:\n{screen}"
+    );
+    let alternate = t.run(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
+    assert_eq!(alternate.trim(), "0", "the alternate screen was left");
+}
+
+#[tokio::test]
+async fn a_customer_logs_in_files_a_ticket_and_quits_cleanly() {
+    let db = TestDb::new().await;
+    let alice = db.person("customer", "alice").await;
+    let home = tempfile::tempdir().unwrap();
+    let t = Tmux::start(
+        "customer",
+        &client_command(&db, &alice, home.path()),
+        80,
+        24,
+    );
+
+    // A wrong password first: one clear line in the form, nothing else happens.
+    t.wait_for("Password");
+    t.type_text(&alice.login);
+    t.keys(&["Tab"]);
+    t.type_text("wrong");
+    t.keys(&["Enter"]);
+    t.wait_for("Wrong login or password.");
+    t.keys(&["C-u"]);
+    t.type_text(&alice.password);
+    t.keys(&["Enter"]);
+    t.wait_for("My tickets (0)");
+
+    t.type_text("n");
+    t.wait_for("Subject");
+    t.type_text("Laptop will not boot");
+    t.keys(&["Tab"]);
+    t.type_text("Black screen since the update.");
+    t.keys(&["C-s"]);
+    let screen = t.wait_for("My tickets (1)");
+    assert!(screen.contains("Laptop will not boot"), "{screen}");
+    assert!(screen.contains("open"), "the status by name:\n{screen}");
+    t.type_text("q");
+    assert_restored(&t);
+
+    let admin = db.admin().await;
+    let row = admin
+        .query_one(
+            "SELECT t.description, u.login FROM tickets t JOIN users u ON u.id = t.customer_id",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "Black screen since the update.");
+    assert_eq!(row.get::<_, String>(1), alice.login);
+}
+
+#[tokio::test]
+async fn an_agent_claims_from_the_pool_and_ctrl_c_restores_the_terminal() {
+    let db = TestDb::new().await;
+    let bob = db.person("customer", "bob").await;
+    let agent = db.person("agent", "al").await;
+    db.login(&bob)
+        .await
+        .execute(
+            "INSERT INTO tickets (subject, priority) VALUES ('VPN down', 'urgent')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let t = Tmux::start("agent", &client_command(&db, &agent, home.path()), 80, 24);
+    log_in(&t, &agent);
+    t.wait_for("Unassigned (1)");
+    t.type_text("]");
+    t.wait_for("VPN down");
+    t.type_text("c");
+    t.wait_for("Claimed");
+    t.wait_for("Mine (1)");
+    t.type_text("[");
+    t.wait_for("VPN down");
+    t.type_text("?");
+    t.wait_for("claim");
+    t.keys(&["Escape"]);
+    t.keys(&["C-c"]);
+    assert_restored(&t);
+
+    let admin = db.admin().await;
+    let assigned: String = admin
+        .query_one(
+            "SELECT u.login FROM tickets t JOIN users u ON u.id = t.agent_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(assigned, agent.login);
+}
