@@ -133,6 +133,11 @@ async fn tui(args: ConnectArgs, theme: Option<String>, file: &FileConfig) -> Res
     let keymap =
         Keymap::with_overrides(&file.key_overrides()).map_err(|e| eyre!("config file: {e}"))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if no_color {
+        // crossterm turns every colour code into a bare reset under NO_COLOR, which would also
+        // wipe the reverse/bold marks the no-color theme relies on; it uses no colours anyway.
+        ratatui::crossterm::style::force_color_output(true);
+    }
     let theme_name = theme
         .or_else(|| file.theme.clone())
         .unwrap_or_else(|| "dark".into());

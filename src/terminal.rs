@@ -6,7 +6,8 @@ use crate::ui::{self, theme::Theme};
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyCode, KeyEventKind, KeyModifiers,
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyCode, KeyEventKind,
+    KeyModifiers,
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
@@ -39,7 +40,15 @@ pub async fn run(
     initial: Vec<Effect>,
 ) -> std::io::Result<()> {
     let mut terminal = enter()?;
-    let result = event_loop(&mut terminal, &mut app, &theme, &effects, &mut replies, initial).await;
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &theme,
+        &effects,
+        &mut replies,
+        initial,
+    )
+    .await;
     let _ = effects.send(Effect::Quit);
     leave();
     result
@@ -69,7 +78,11 @@ async fn event_loop(
                 dirty = false;
             }
         }
-        let tick = tokio::time::sleep(if dirty { FRAME.saturating_sub(last_draw.elapsed()) } else { Duration::from_secs(3600) });
+        let tick = tokio::time::sleep(if dirty {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else {
+            Duration::from_secs(3600)
+        });
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release

@@ -1,7 +1,8 @@
 //! The customer's new-ticket form: fields, validation in place, and the draft it came from.
 
 use crate::model::{NewTicket, Priority};
-use ratatui_textarea::TextArea;
+use ratatui::style::{Modifier, Style};
+use ratatui_textarea::{TextArea, WrapMode};
 use tui_input::Input;
 
 pub const SUBJECT_MAX: usize = 200;
@@ -40,6 +41,10 @@ impl TicketForm {
         };
         let mut description = TextArea::new(description);
         description.set_placeholder_text("What happened, and what did you expect?");
+        // Modifiers only, so the form reads the same with NO_COLOR; long lines wrap.
+        description.set_placeholder_style(Style::new().add_modifier(Modifier::DIM));
+        description.set_cursor_line_style(Style::new());
+        description.set_wrap_mode(WrapMode::WordOrGlyph);
         TicketForm {
             subject: Input::new(subject),
             description,

@@ -154,6 +154,8 @@ impl fmt::Display for Key {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     by_key: HashMap<Key, Action>,
+    /// When each key was bound, so help lists an action's keys in a stable, chosen order.
+    order: HashMap<Key, usize>,
 }
 
 impl Default for Keymap {
@@ -167,12 +169,15 @@ impl Keymap {
     /// `action = ["key", ...]`; `[]` unbinds. A key given to an action is taken from any other.
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
         let mut by_key = HashMap::new();
+        let mut order = HashMap::new();
         for &action in Action::ALL {
             if overrides.contains_key(action.name()) {
                 continue;
             }
             for k in action.default_keys() {
-                by_key.insert(Key::parse(k)?, action);
+                let key = Key::parse(k)?;
+                order.insert(key, order.len());
+                by_key.insert(key, action);
             }
         }
         for (name, keys) in overrides {
@@ -188,10 +193,11 @@ impl Keymap {
             })?;
             for k in keys {
                 let key = Key::parse(k).map_err(|e| format!("[keys] {name}: {e}"))?;
+                order.insert(key, order.len());
                 by_key.insert(key, action);
             }
         }
-        Ok(Keymap { by_key })
+        Ok(Keymap { by_key, order })
     }
 
     pub fn action(&self, e: &KeyEvent) -> Option<Action> {
@@ -206,14 +212,8 @@ impl Keymap {
             .filter(|(_, a)| **a == action)
             .map(|(k, _)| *k)
             .collect();
-        // Plain keys before modified ones, then alphabetically: "k/↑", "q/ctrl-c".
-        keys.sort_by_key(|k| {
-            (
-                k.ctrl || k.alt,
-                !matches!(k.code, KeyCode::Char(_)),
-                k.to_string(),
-            )
-        });
+        // In the order they were bound: the table's defaults first, as written.
+        keys.sort_by_key(|k| self.order.get(k).copied().unwrap_or(usize::MAX));
         keys
     }
 
@@ -286,7 +286,7 @@ mod tests {
             None,
             "unbound"
         );
-        assert_eq!(km.label(Action::Claim).as_deref(), Some("C/ctrl-t"));
+        assert_eq!(km.label(Action::Claim).as_deref(), Some("ctrl-t/C"));
     }
 
     #[test]

@@ -160,6 +160,8 @@ pub struct Main {
     pub detail_req: Option<RequestId>,
     pub history: Vec<HistoryEntry>,
     pub history_req: Option<RequestId>,
+    /// The ticket `history` belongs to.
+    pub history_for: Option<Uuid>,
     pub history_scroll: usize,
     pub detail_scroll: u16,
     pub picker: Option<Picker>,
@@ -197,6 +199,7 @@ impl Main {
             detail_req: None,
             history: Vec::new(),
             history_req: None,
+            history_for: None,
             history_scroll: 0,
             detail_scroll: 0,
             picker: None,

@@ -50,8 +50,12 @@ impl Columns {
         let w = w.saturating_sub(2);
         let short_time = w < 96;
         let time = if short_time { 11 } else { 16 };
-        let who = if w >= 96 { 18 } else { 12 };
-        let what = (w / 3).clamp(16, 36);
+        let who = match w {
+            96.. => 18,
+            76.. => 12,
+            _ => 10,
+        };
+        let what = (w * 2 / 5).clamp(18, 36);
         Columns {
             short_time,
             subject: w.saturating_sub(time + who + what + 3).max(1),

@@ -1,7 +1,7 @@
 //! The top bar (who, where, which queue) and the status line (the last notice, or the keys that
 //! do something right now, plus a loading indicator).
 
-use super::text::width;
+use super::text::{fit, width};
 use super::{Ctx, Target};
 use crate::app::keymap::Action;
 use crate::app::{Main, Pane, View};
@@ -75,8 +75,8 @@ pub(super) fn header(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(left)).style(t.header), area);
 }
 
-/// The last notice (errors marked "Error:") or the useful keys; "loading…" on the right while a
-/// query is out, so a slow one is visible.
+/// The last notice (errors marked "Error:"), then the keys that are useful now as far as they
+/// fit; "loading…" on the right while a query is out, so a slow one is visible.
 pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, area: Rect) {
     if area.is_empty() {
         return;
@@ -97,44 +97,47 @@ pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, a
         .map(|b| vec![Span::styled(format!(" {b} "), t.key_hint)])
         .unwrap_or_default();
     let room = usize::from(area.width).saturating_sub(spans_width(&right));
+    // While something takes the typed keys, "?" is text, not help.
+    let typing = main.form.is_some()
+        || main.prompt.is_some()
+        || main.picker.is_some()
+        || main.list.filtering;
     let help = cx
         .key(Action::Help)
+        .filter(|_| !typing)
         .map(|k| cx.hints(&[(k, "help")]))
         .unwrap_or_default();
     let mut left = vec![Span::raw(" ")];
-    match &cx.app.notice {
-        Some(n) => {
-            if n.error {
-                left.push(Span::styled("Error: ", t.error));
-                left.push(Span::styled(n.text.clone(), t.error));
-            } else {
-                left.push(Span::styled(n.text.clone(), t.info));
-            }
-            // The help key stays in view even while a notice is shown.
-            if spans_width(&left) + spans_width(&help) + 3 <= room {
-                let pad = room - spans_width(&left) - spans_width(&help) - 1;
-                left.push(Span::raw(" ".repeat(pad)));
-                left.extend(help);
-            }
+    if let Some(n) = &cx.app.notice {
+        // Cut so the loading indicator on the right stays visible.
+        if n.error {
+            let text = fit(&n.text, room.saturating_sub(12));
+            left.push(Span::styled("Error: ", t.error));
+            left.push(Span::styled(text, t.error));
+        } else {
+            left.push(Span::styled(fit(&n.text, room.saturating_sub(5)), t.info));
         }
-        None => {
-            let mut used = 1 + spans_width(&help);
-            let mut pairs = Vec::new();
-            for (key, what) in hints(cx, main, target) {
-                let w = width(&key) + width(what) + 3;
-                if used + w > room {
-                    break;
-                }
-                used += w;
-                pairs.push((key, what));
-            }
-            left.extend(cx.hints(&pairs));
-            if !pairs.is_empty() && !help.is_empty() {
-                left.push(Span::raw("  "));
-            }
-            left.extend(help);
-        }
+        left.push(Span::styled(" │ ", t.muted));
     }
+    // After the notice, as many of the useful keys as fit, and the help key last.
+    let mut used = spans_width(&left) + spans_width(&help);
+    let mut pairs = Vec::new();
+    for (key, what) in hints(cx, main, target) {
+        let w = width(&key) + width(what) + 3;
+        if used + w > room {
+            break;
+        }
+        used += w;
+        pairs.push((key, what));
+    }
+    if pairs.is_empty() && help.is_empty() && cx.app.notice.is_some() {
+        left.pop();
+    }
+    left.extend(cx.hints(&pairs));
+    if !pairs.is_empty() && !help.is_empty() {
+        left.push(Span::raw("  "));
+    }
+    left.extend(help);
     let used = spans_width(&left);
     let mut spans = left;
     if !right.is_empty() && used < usize::from(area.width) {
@@ -151,26 +154,22 @@ pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, a
 /// are fixed in `update`, so they are written out as such.
 fn hints(cx: &Ctx, main: &Main, target: Target) -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = Vec::new();
-    let mut add = |a: Action, what: &'static str| {
-        if let Some(k) = cx.key(a) {
-            out.push((k, what));
-        }
-    };
+    let key = |a: Action, what: &'static str| cx.key(a).map(|k| (k, what));
     if main.form.is_some() {
-        return vec![
-            ("tab".into(), "next field"),
-            ("ctrl-s".into(), "send"),
-            ("esc".into(), "close, draft kept"),
-        ];
+        // The form lists its keys itself.
+        return vec![("".into(), "Your draft is saved as you type.")];
     }
     if main.prompt.is_some() {
         return vec![("enter".into(), "apply"), ("esc".into(), "cancel")];
     }
+    let up_down = match (cx.key(Action::Down), cx.key(Action::Up)) {
+        (Some(d), Some(u)) => Some(format!("{d}/{u}")),
+        (d, u) => d.or(u),
+    };
     if main.picker.is_some() {
-        add(Action::Down, "down");
-        add(Action::Up, "up");
-        add(Action::Open, "choose");
-        add(Action::Back, "cancel");
+        out.extend(up_down.map(|k| (k, "move")));
+        out.extend(key(Action::Open, "choose"));
+        out.extend(key(Action::Back, "cancel"));
         return out;
     }
     if main.list.filtering {
@@ -185,52 +184,52 @@ fn hints(cx: &Ctx, main: &Main, target: Target) -> Vec<(String, &'static str)> {
         (Target::Id(id), Some(d)) if d.row.id == id => Some(&d.row),
         _ => None,
     };
-    if main.focus == Pane::List && row.is_some() && main.view == View::Tickets {
-        add(Action::Open, "open");
+    if main.focus == Pane::List && target.id().is_some() {
+        out.extend(key(Action::Open, "open"));
     }
     if main.focus != Pane::List {
-        add(Action::Down, "scroll");
-        add(Action::Back, "back");
+        out.extend(up_down.map(|k| (k, "scroll")));
+        out.extend(key(Action::Back, "back"));
     }
     if let Some(r) = row {
         if main.can_claim(r) {
-            add(Action::Claim, "claim");
+            out.extend(key(Action::Claim, "claim"));
         }
         if !main.status_options(r).is_empty() {
-            add(Action::SetStatus, "status");
+            out.extend(key(Action::SetStatus, "status"));
         }
         if main.can_change_priority(r) {
-            add(Action::SetPriority, "priority");
+            out.extend(key(Action::SetPriority, "priority"));
         }
         if main.can_release(r) {
-            add(Action::Release, "release");
+            out.extend(key(Action::Release, "release"));
         }
         if main.can_hand_off(r) {
-            add(Action::HandOff, "hand off");
+            out.extend(key(Action::HandOff, "hand off"));
         }
     }
     let role = main.me.role;
     match main.view {
         View::Tickets => {
             if role == Role::Customer {
-                add(Action::NewTicket, "new ticket");
+                out.extend(key(Action::NewTicket, "new ticket"));
             }
-            add(Action::Filter, "filter");
-            add(Action::Search, "search");
+            out.extend(key(Action::Filter, "filter"));
+            out.extend(key(Action::Search, "search"));
             if Queue::for_role(role).len() > 1 {
-                add(Action::NextQueue, "queue");
+                out.extend(key(Action::NextQueue, "queue"));
             }
             if role == Role::Admin {
-                add(Action::Audit, "audit");
+                out.extend(key(Action::Audit, "audit"));
             }
         }
         View::Audit => {
-            add(Action::EditAuditFilter, "filter");
-            add(Action::Audit, "tickets");
+            out.extend(key(Action::EditAuditFilter, "filter"));
+            out.extend(key(Action::Audit, "tickets"));
         }
     }
-    add(Action::NextPane, "pane");
-    add(Action::Refresh, "reload");
-    add(Action::Quit, "quit");
+    out.extend(key(Action::NextPane, "pane"));
+    out.extend(key(Action::Refresh, "reload"));
+    out.extend(key(Action::Quit, "quit"));
     out
 }

@@ -45,7 +45,7 @@ pub(super) fn render(
         let why = if main.detail_req.is_some() {
             "Loading…"
         } else if target.id().is_some() {
-            "This ticket is not visible to you."
+            "Nothing to show for this ticket."
         } else {
             "No ticket selected."
         };
@@ -89,22 +89,29 @@ pub(super) fn render(
             None => Span::styled("— unassigned", t.muted),
         },
     ]));
-    head.push(Line::from(vec![
-        label("Created"),
-        Span::raw(format!(
-            "{} UTC ({} ago)",
-            stamp(row.created_at, false),
-            ago(row.created_at, cx.now)
-        )),
-    ]));
-    head.push(Line::from(vec![
-        label("Updated"),
-        Span::raw(format!(
+    let created = format!(
+        "{} UTC ({} ago)",
+        stamp(row.created_at, false),
+        ago(row.created_at, cx.now)
+    );
+    if w >= 60 {
+        // One line for both times when it fits: the description gets the room.
+        let updated = format!("updated {} ago", ago(row.updated_at, cx.now));
+        head.push(Line::from(vec![
+            label("Created"),
+            Span::raw(created),
+            Span::styled(" · ", t.muted),
+            Span::raw(updated),
+        ]));
+    } else {
+        let updated = format!(
             "{} UTC ({} ago)",
             stamp(row.updated_at, false),
             ago(row.updated_at, cx.now)
-        )),
-    ]));
+        );
+        head.push(Line::from(vec![label("Created"), Span::raw(created)]));
+        head.push(Line::from(vec![label("Updated"), Span::raw(updated)]));
+    }
 
     let body: Vec<Line> = match detail {
         Some(d) if d.description.trim().is_empty() => {

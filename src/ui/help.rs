@@ -7,7 +7,7 @@ use crate::app::keymap::Action;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph};
 
 /// The section an action is listed under. Exhaustive on purpose: a new action must be placed.
 fn group(a: Action) -> usize {
@@ -51,7 +51,7 @@ const TYPING: [(&str, &str); 4] = [
     ("tab/shift-tab", "next / previous field"),
     ("ctrl-s", "send the new ticket"),
     ("enter", "apply, log in"),
-    ("esc", "cancel; a draft is kept"),
+    ("esc", "close; draft kept"),
 ];
 
 type Section = (&'static str, Vec<(String, &'static str)>);
@@ -120,7 +120,7 @@ pub(super) fn render(cx: &Ctx, frame: &mut Frame, area: Rect) {
         }
     }
     let rows = height(&left).max(height(&right));
-    let w = if two { 80 } else { 44 };
+    let w = if two { 82 } else { 46 };
     let popup = centered(area, w, u16::try_from(rows + 2).unwrap_or(u16::MAX));
     let close = [Action::Back, Action::Help]
         .iter()
@@ -130,6 +130,7 @@ pub(super) fn render(cx: &Ctx, frame: &mut Frame, area: Rect) {
     let block = Block::bordered()
         .border_type(BorderType::Thick)
         .border_style(t.focused_border)
+        .padding(Padding::horizontal(1))
         .title(Line::styled(" Keys ", t.focused_title))
         .title_bottom(Line::from(format!(" {close} close ")).right_aligned());
     let inner = block.inner(popup);

@@ -35,9 +35,9 @@ impl Columns {
         let w = w.saturating_sub(2);
         let priority = w >= 38;
         let updated = w >= 46;
-        let status = if w >= 90 { 19 } else { 11 };
+        let status = if w >= 80 { 19 } else { 11 };
         let agent = match w {
-            90.. => 18,
+            100.. => 18,
             58.. => 12,
             _ => 0,
         };
@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn columns_add_up_to_the_width() {
-        for w in [0u16, 10, 37, 38, 46, 58, 78, 90, 120] {
+        for w in [0u16, 10, 37, 38, 46, 58, 78, 82, 90, 102, 120] {
             let c = Columns::for_width(w);
             let n = c.widths().len() as u16;
             let sum: u16 = c

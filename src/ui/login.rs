@@ -12,7 +12,7 @@ const LABEL: u16 = 12;
 
 pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) {
     let t = cx.theme;
-    let popup = centered(area, 64, 10);
+    let popup = centered(area, 64, 9);
     let title = format!(" tickets · {} ", cx.app.server);
     let block = Block::bordered()
         .border_type(BorderType::Thick)

@@ -10,7 +10,9 @@ use crate::model::TicketRow;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, HighlightSpacing, List, ListState, Paragraph};
+use ratatui::widgets::{
+    Block, BorderType, Clear, HighlightSpacing, List, ListState, Padding, Paragraph,
+};
 use uuid::Uuid;
 
 fn ticket(main: &Main, id: Uuid) -> Option<&TicketRow> {
@@ -41,19 +43,26 @@ fn audit_values(main: &Main) -> [String; 6] {
 
 pub(super) fn render(cx: &Ctx, main: &Main, picker: &Picker, frame: &mut Frame, area: Rect) {
     let t = cx.theme;
-    let (title, context, items, selected): (&str, Option<Line>, Vec<Line>, usize) = match picker {
+    let about = |id: &Uuid, now: Span<'static>| -> Vec<Line<'static>> {
+        match ticket(main, *id) {
+            Some(r) => vec![
+                Line::styled(r.subject.clone(), t.title),
+                Line::from(vec![Span::styled("now: ", t.muted), now.clone()]),
+                Line::raw(""),
+            ],
+            None => Vec::new(),
+        }
+    };
+    let current = |id: &Uuid| ticket(main, *id);
+    let (title, context, items, selected): (&str, Vec<Line>, Vec<Line>, usize) = match picker {
         Picker::Status {
             ticket: id,
             options,
             selected,
         } => (
             "Change status",
-            ticket(main, *id).map(|r| {
-                Line::from(vec![
-                    Span::styled("now ", t.muted),
-                    Span::styled(r.status.to_string(), t.status(r.status)),
-                    Span::styled(format!(" · {}", r.subject), t.muted),
-                ])
+            current(id).map_or_else(Vec::new, |r| {
+                about(id, Span::styled(r.status.to_string(), t.status(r.status)))
             }),
             options
                 .iter()
@@ -67,12 +76,11 @@ pub(super) fn render(cx: &Ctx, main: &Main, picker: &Picker, frame: &mut Frame, 
             selected,
         } => (
             "Change priority",
-            ticket(main, *id).map(|r| {
-                Line::from(vec![
-                    Span::styled("now ", t.muted),
+            current(id).map_or_else(Vec::new, |r| {
+                about(
+                    id,
                     Span::styled(r.priority.to_string(), t.priority(r.priority)),
-                    Span::styled(format!(" · {}", r.subject), t.muted),
-                ])
+                )
             }),
             options
                 .iter()
@@ -86,7 +94,10 @@ pub(super) fn render(cx: &Ctx, main: &Main, picker: &Picker, frame: &mut Frame, 
             selected,
         } => (
             "Hand off to",
-            ticket(main, *id).map(|r| Line::styled(r.subject.clone(), t.muted)),
+            current(id).map_or_else(Vec::new, |r| {
+                let agent = r.agent_name.clone().unwrap_or_else(|| "unassigned".into());
+                about(id, Span::raw(agent))
+            }),
             options
                 .iter()
                 .map(|p| {
@@ -116,7 +127,7 @@ pub(super) fn render(cx: &Ctx, main: &Main, picker: &Picker, frame: &mut Frame, 
                     }
                 })
                 .collect();
-            ("Filter the audit log", None, items, *selected)
+            ("Filter the audit log", Vec::new(), items, *selected)
         }
     };
 
@@ -127,19 +138,22 @@ pub(super) fn render(cx: &Ctx, main: &Main, picker: &Picker, frame: &mut Frame, 
     let hint = Line::from(cx.hints(&keys));
     let widest = items
         .iter()
-        .map(Line::width)
+        .map(|l| l.width() + 2)
+        .chain(context.iter().map(Line::width))
         .chain([width(title) + 2, hint.width()])
         .max()
         .unwrap_or(0);
-    let w = u16::try_from(widest + 6).unwrap_or(u16::MAX).max(34);
-    let extra = 1 + u16::from(context.is_some());
+    // Borders and a column of padding on each side; the subject may be cut, the choices not.
+    let w = u16::try_from(widest + 4).unwrap_or(u16::MAX).clamp(36, 60);
+    let context_h = u16::try_from(context.len()).unwrap_or(0);
     let h = u16::try_from(items.len())
         .unwrap_or(u16::MAX)
-        .saturating_add(extra + 2);
+        .saturating_add(context_h + 4);
     let popup = centered(area, w, h);
     let block = Block::bordered()
         .border_type(BorderType::Thick)
         .border_style(t.focused_border)
+        .padding(Padding::horizontal(1))
         .title(Line::styled(format!(" {title} "), t.focused_title));
     let inner = block.inner(popup);
     frame.render_widget(Clear, popup);
@@ -147,15 +161,26 @@ pub(super) fn render(cx: &Ctx, main: &Main, picker: &Picker, frame: &mut Frame, 
     if inner.is_empty() {
         return;
     }
-    let [ctx_area, list_area, hint_area] = Layout::vertical([
-        Constraint::Length(u16::from(context.is_some())),
+    let [ctx_area, list_area, _, hint_area] = Layout::vertical([
+        Constraint::Length(context_h),
         Constraint::Fill(1),
+        Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(inner);
-    if let Some(line) = context {
-        frame.render_widget(Paragraph::new(line), ctx_area);
-    }
+    let room = usize::from(ctx_area.width);
+    let context: Vec<Line> = context
+        .into_iter()
+        .map(|l| {
+            if l.width() > room {
+                let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+                Line::styled(fit(&text, room), l.style.patch(t.title))
+            } else {
+                l
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(context), ctx_area);
     let n = items.len();
     let list = List::new(items)
         .highlight_symbol(MARK)

@@ -6,7 +6,7 @@ use crate::app::{Main, Prompt};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph};
 
 pub(super) fn render(cx: &Ctx, main: &Main, prompt: &Prompt, frame: &mut Frame, area: Rect) {
     let t = cx.theme;
@@ -14,6 +14,7 @@ pub(super) fn render(cx: &Ctx, main: &Main, prompt: &Prompt, frame: &mut Frame, 
     let block = Block::bordered()
         .border_type(BorderType::Thick)
         .border_style(t.focused_border)
+        .padding(Padding::horizontal(1))
         .title(Line::styled(
             format!(" {} ", prompt.kind.label()),
             t.focused_title,

@@ -3,6 +3,8 @@
 use super::*;
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    // A notice answers the last key; the next key makes room for the hints again.
+    app.notice = None;
     let action = app.keymap.action(&key);
     if app.help_open {
         if matches!(action, Some(Action::Help | Action::Back | Action::Quit))

@@ -117,11 +117,12 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             main.detail = detail;
             Vec::new()
         }
-        Reply::History { req, entries, .. } => {
+        Reply::History { req, id, entries } => {
             if main.history_req != Some(req) {
                 return Vec::new();
             }
             main.history_req = None;
+            main.history_for = Some(id);
             main.history_scroll = entries.len().saturating_sub(1);
             main.history = entries;
             Vec::new()
