@@ -1,7 +1,7 @@
 //! The detail pane: the ticket's fields, then its description, which scrolls on its own so the
 //! fields stay in view.
 
-use super::text::{ago, stamp, wrap};
+use super::text::{ago_phrase, stamp, wrap};
 use super::{Ctx, Target, message};
 use crate::app::Main;
 use crate::model::TicketRow;
@@ -90,13 +90,13 @@ pub(super) fn render(
         },
     ]));
     let created = format!(
-        "{} UTC ({} ago)",
+        "{} UTC ({})",
         stamp(row.created_at, false),
-        ago(row.created_at, cx.now)
+        ago_phrase(row.created_at, cx.now)
     );
     if w >= 60 {
         // One line for both times when it fits: the description gets the room.
-        let updated = format!("updated {} ago", ago(row.updated_at, cx.now));
+        let updated = format!("updated {}", ago_phrase(row.updated_at, cx.now));
         head.push(Line::from(vec![
             label("Created"),
             Span::raw(created),
@@ -105,9 +105,9 @@ pub(super) fn render(
         ]));
     } else {
         let updated = format!(
-            "{} UTC ({} ago)",
+            "{} UTC ({})",
             stamp(row.updated_at, false),
-            ago(row.updated_at, cx.now)
+            ago_phrase(row.updated_at, cx.now)
         );
         head.push(Line::from(vec![label("Created"), Span::raw(created)]));
         head.push(Line::from(vec![label("Updated"), Span::raw(updated)]));

@@ -24,6 +24,14 @@ pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// "just now" or "5m ago", for prose.
+pub fn ago_phrase(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    match ago(t, now).as_str() {
+        "now" => "just now".to_owned(),
+        short => format!("{short} ago"),
+    }
+}
+
 /// A timestamp as the detail and history panes show it (UTC).
 pub fn stamp(t: DateTime<Utc>, short: bool) -> String {
     t.format(if short {
