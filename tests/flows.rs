@@ -261,3 +261,38 @@ async fn a_stale_status_change_is_refused_and_reloaded() {
     );
     assert_eq!(detail.row.status, Status::Open, "and did not overwrite it");
 }
+
+#[tokio::test]
+async fn server_search_finds_words_in_subject_and_description_within_the_queue() {
+    let db = TestDb::new().await;
+    let alice = db.person("customer", "alice").await;
+    let bob = db.person("customer", "bob").await;
+    for (who, subject, body) in [
+        (&alice, "Printer on fire", "smoke from the tray"),
+        (&alice, "VPN down", "cannot reach the printers share"),
+        (&alice, "Password reset", "locked out"),
+        (&bob, "Printer jam", "paper stuck"),
+    ] {
+        db.login(who)
+            .await
+            .execute(
+                "INSERT INTO tickets (subject, description) VALUES ($1, $2)",
+                &[&subject, &body],
+            )
+            .await
+            .unwrap();
+    }
+    let mut c = Client::start(&db, &alice);
+    c.login(&alice).await;
+    c.key(KeyCode::Char('S'));
+    c.typed("printer");
+    c.key(KeyCode::Enter);
+    c.settle().await;
+    let mut found = c.subjects();
+    found.sort();
+    // English stemming: "printers" in a description matches; bob's printer never shows.
+    assert_eq!(found, vec!["Printer on fire", "VPN down"]);
+    c.key(KeyCode::Esc);
+    c.settle().await;
+    assert_eq!(c.subjects().len(), 3, "Esc clears the search");
+}

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_roles_and_schema.sql"),
     migration!(2, "0002_identity_and_rules.sql"),
     migration!(3, "0003_people.sql"),
+    migration!(4, "0004_search.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 pub const PAGE: i64 = 100;
 
-const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.customer_id, t.agent_id, \
-     (SELECT n.display_name FROM public.person_names() n WHERE n.id = t.agent_id), t.created_at, t.updated_at";
+/// The columns of a list row; the query joins the agent's name as `a`.
+const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.customer_id, t.agent_id, a.display_name, t.created_at, t.updated_at";
 
 fn ticket_row(r: &Row) -> TicketRow {
     TicketRow {
@@ -61,7 +61,17 @@ pub async fn moves(client: &Client, role: Role) -> Result<Vec<Move>, DbError> {
         .collect())
 }
 
-/// One page of a queue. `search` filters subject and description on the server.
+/// Where a person's names come from: staff may read `users`; a customer sees the names of
+/// the staff on their tickets through `person_names()`, and no e-mails.
+fn names(role: Role) -> &'static str {
+    match role {
+        Role::Customer => "public.person_names()",
+        Role::Agent | Role::Admin => "public.users",
+    }
+}
+
+/// One page of a queue. A non-empty `search` narrows it to full-text matches of subject and
+/// description (through `search_tickets`, which can use the index under RLS).
 pub async fn list(
     client: &Client,
     me: &Me,
@@ -70,7 +80,6 @@ pub async fn list(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<TicketRow>, DbError> {
-    let pattern = like_pattern(search);
     // The explicit filters repeat what RLS enforces anyway, so the planner can pick the
     // matching index. Work queues go by urgency, browsing by recency.
     let (filter, urgency) = match (queue, me.role) {
@@ -85,40 +94,41 @@ pub async fn list(
         ),
         (Queue::All, _) => ("$1::uuid IS NOT NULL", false),
     };
-    let search_sql = "($5::text = '' OR t.subject ILIKE $5 OR t.description ILIKE $5)";
+    // Parameters: $1 me, $2 limit, $3 cursor time, $4 cursor priority, $5 cursor id, $6 search.
+    let search = search.trim();
+    let source = if search.is_empty() {
+        "public.tickets t"
+    } else {
+        "public.search_tickets($6, 1000) t"
+    };
+    let (keyset, order) = if urgency {
+        (
+            "($3::timestamptz IS NULL OR t.priority < $4::text::public.ticket_priority \
+              OR (t.priority = $4::text::public.ticket_priority AND (t.created_at, t.id) > ($3, $5)))",
+            "t.priority DESC, t.created_at, t.id",
+        )
+    } else {
+        // $4 is not needed here, but every parameter must have a type.
+        (
+            "($3::timestamptz IS NULL OR (t.updated_at, t.id) < ($3, $5)) AND $4::text IS NOT NULL",
+            "t.updated_at DESC, t.id DESC",
+        )
+    };
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM {source} LEFT JOIN {names} a ON a.id = t.agent_id \
+         WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2",
+        names = names(me.role)
+    );
+    let at = after.map(|c| if urgency { c.created_at } else { c.updated_at });
+    let prio = after.map_or("normal", |c| c.priority.as_sql());
     let id = after.map(|c| c.id);
-    let rows = if urgency {
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM public.tickets t WHERE {filter} AND {search_sql} \
-             AND ($3::timestamptz IS NULL OR t.priority < $6::text::public.ticket_priority \
-                  OR (t.priority = $6::text::public.ticket_priority AND (t.created_at, t.id) > ($3, $4))) \
-             ORDER BY t.priority DESC, t.created_at, t.id LIMIT $2"
-        );
-        let prio = after.map_or("normal", |c| c.priority.as_sql());
+    let rows = if search.is_empty() {
         client
-            .query(
-                &sql,
-                &[
-                    &me.id,
-                    &limit,
-                    &after.map(|c| c.created_at),
-                    &id,
-                    &pattern,
-                    &prio,
-                ],
-            )
+            .query(&sql, &[&me.id, &limit, &at, &prio, &id])
             .await?
     } else {
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM public.tickets t WHERE {filter} AND {search_sql} \
-             AND ($3::timestamptz IS NULL OR (t.updated_at, t.id) < ($3, $4)) \
-             ORDER BY t.updated_at DESC, t.id DESC LIMIT $2"
-        );
         client
-            .query(
-                &sql,
-                &[&me.id, &limit, &after.map(|c| c.updated_at), &id, &pattern],
-            )
+            .query(&sql, &[&me.id, &limit, &at, &prio, &id, &search])
             .await?
     };
     Ok(rows.iter().map(ticket_row).collect())
@@ -154,12 +164,14 @@ pub async fn count(client: &Client, me: &Me, queue: Queue) -> Result<i64, DbErro
     Ok(client.query_one(sql, &[&me.id]).await?.get(0))
 }
 
-pub async fn ticket(client: &Client, id: Uuid) -> Result<Option<TicketDetail>, DbError> {
+pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketDetail>, DbError> {
+    // users' own policy decides whose e-mail shows: staff see it, a customer only their own.
     let sql = format!(
-        "SELECT {ROW_COLUMNS}, t.description, \
-                (SELECT n.display_name FROM public.person_names() n WHERE n.id = t.customer_id), \
+        "SELECT {ROW_COLUMNS}, t.description, c.display_name, \
                 (SELECT u.email FROM public.users u WHERE u.id = t.customer_id) \
-         FROM public.tickets t WHERE t.id = $1"
+         FROM public.tickets t LEFT JOIN {names} a ON a.id = t.agent_id \
+         LEFT JOIN {names} c ON c.id = t.customer_id WHERE t.id = $1",
+        names = names(me.role)
     );
     let row = client.query_opt(&sql, &[&id]).await?;
     Ok(row.map(|r| TicketDetail {
@@ -173,8 +185,14 @@ pub async fn ticket(client: &Client, id: Uuid) -> Result<Option<TicketDetail>, D
 const HISTORY_COLUMNS: &str = "h.id, h.ticket_id, h.seq, h.kind::text, h.old_status::text, h.new_status::text, \
      oa.display_name, na.display_name, h.old_priority::text, h.new_priority::text, h.changed_by, \
      coalesce(cb.display_name, 'someone'), h.changed_at";
-const HISTORY_JOINS: &str = "LEFT JOIN names oa ON oa.id = h.old_agent_id \
-     LEFT JOIN names na ON na.id = h.new_agent_id LEFT JOIN names cb ON cb.id = h.changed_by";
+/// The joins that name the people of a history row, from `names(role)`.
+fn history_joins(role: Role) -> String {
+    let n = names(role);
+    format!(
+        "LEFT JOIN {n} oa ON oa.id = h.old_agent_id LEFT JOIN {n} na ON na.id = h.new_agent_id \
+         LEFT JOIN {n} cb ON cb.id = h.changed_by"
+    )
+}
 
 fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
     HistoryEntry {
@@ -196,11 +214,11 @@ fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
 }
 
 /// One ticket's timeline, oldest first.
-pub async fn history(client: &Client, ticket: Uuid) -> Result<Vec<HistoryEntry>, DbError> {
+pub async fn history(client: &Client, me: &Me, ticket: Uuid) -> Result<Vec<HistoryEntry>, DbError> {
     let sql = format!(
-        "WITH names AS (SELECT * FROM public.person_names()) \
-         SELECT {HISTORY_COLUMNS} FROM public.ticket_status_history h {HISTORY_JOINS} \
-         WHERE h.ticket_id = $1 ORDER BY h.seq"
+        "SELECT {HISTORY_COLUMNS} FROM public.ticket_status_history h {joins} \
+         WHERE h.ticket_id = $1 ORDER BY h.seq",
+        joins = history_joins(me.role)
     );
     let rows = client.query(&sql, &[&ticket]).await?;
     Ok(rows.iter().map(|r| history_entry(r, None)).collect())
@@ -214,9 +232,8 @@ pub async fn audit(
     limit: i64,
 ) -> Result<Vec<HistoryEntry>, DbError> {
     let sql = format!(
-        "WITH names AS (SELECT * FROM public.person_names()) \
-         SELECT {HISTORY_COLUMNS}, t.subject FROM public.ticket_status_history h \
-         JOIN public.tickets t ON t.id = h.ticket_id {HISTORY_JOINS} \
+        "SELECT {HISTORY_COLUMNS}, t.subject FROM public.ticket_status_history h \
+         JOIN public.tickets t ON t.id = h.ticket_id {joins} \
          WHERE ($1::timestamptz IS NULL OR (h.changed_at, h.id) < ($1, $2)) \
            AND ($3 = '' OR h.changed_by IN (SELECT u.id FROM public.users u \
                 WHERE u.display_name ILIKE $3 OR u.login ILIKE $3)) \
@@ -224,7 +241,8 @@ pub async fn audit(
            AND ($5 = '' OR h.kind::text = $5) \
            AND ($6::timestamptz IS NULL OR h.changed_at >= $6) \
            AND ($7::timestamptz IS NULL OR h.changed_at < $7) \
-         ORDER BY h.changed_at DESC, h.id DESC LIMIT $8"
+         ORDER BY h.changed_at DESC, h.id DESC LIMIT $8",
+        joins = history_joins(Role::Admin)
     );
     let kind = filter.kind.map(ChangeKind::as_sql).unwrap_or("");
     let rows = client
@@ -246,10 +264,14 @@ pub async fn audit(
 }
 
 /// Active agents, for the hand-off picker.
-pub async fn agents(client: &Client) -> Result<Vec<PersonName>, DbError> {
+pub async fn agents(client: &Client, me: &Me) -> Result<Vec<PersonName>, DbError> {
+    if me.role == Role::Customer {
+        return Ok(Vec::new()); // customers hand nothing off
+    }
     let rows = client
         .query(
-            "SELECT id, display_name FROM public.person_names() WHERE role = 'agent' AND active ORDER BY display_name",
+            "SELECT id, display_name FROM public.users \
+             WHERE role = 'agent' AND disabled_at IS NULL ORDER BY display_name, id",
             &[],
         )
         .await?;

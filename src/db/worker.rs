@@ -260,7 +260,7 @@ async fn login_session(
         (format!("{login} can log in to PostgreSQL but is not an active tickets person. Ask an admin."), false)
     })?;
     let moves = repo::moves(&client, me.role).await.map_err(failed)?;
-    let agents = repo::agents(&client).await.map_err(failed)?;
+    let agents = repo::agents(&client, &me).await.map_err(failed)?;
     tracing::info!(login, role = %me.role, "logged in");
     let session = Session {
         client: Arc::new(client),
@@ -315,11 +315,11 @@ async fn perform(client: &Client, me: &Me, effect: Effect) -> Reply {
             Ok(count) => Reply::Count { queue, count },
             Err(e) => failed(None, "Counting", e),
         },
-        Effect::LoadTicket { req, id } => match repo::ticket(client, id).await {
+        Effect::LoadTicket { req, id } => match repo::ticket(client, me, id).await {
             Ok(detail) => Reply::Ticket { req, id, detail },
             Err(e) => failed(Some(req), "Loading the ticket", e),
         },
-        Effect::LoadHistory { req, id } => match repo::history(client, id).await {
+        Effect::LoadHistory { req, id } => match repo::history(client, me, id).await {
             Ok(entries) => Reply::History { req, id, entries },
             Err(e) => failed(Some(req), "Loading the history", e),
         },
