@@ -51,9 +51,35 @@ pub struct ConnectArgs {
 pub enum Command {
     /// Apply the embedded schema migrations (needs a superuser connection).
     Migrate(AdminDb),
+    /// Fill a database with realistic, skewed tickets and history (needs a superuser
+    /// connection; for demos and benchmarks, not for production data).
+    Seed(SeedArgs),
     /// Create, list and disable people.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pub tickets: u32,
+    #[arg(long, default_value_t = 1_000)]
+    pub customers: u32,
+    #[arg(long, default_value_t = 20)]
+    pub agents: u32,
+    #[arg(long, default_value_t = 2)]
+    pub admins: u32,
+    /// How many customers (the busiest first) get a login; the rest are rows only.
+    #[arg(long, default_value_t = 10)]
+    pub customer_logins: u32,
+    /// Logins are PREFIX_admin1, PREFIX_agent1, PREFIX_customer1, ...
+    #[arg(long, default_value = "demo")]
+    pub prefix: String,
+    /// The password of every seeded login.
+    #[arg(long, default_value = "demo")]
+    pub password: String,
+    #[command(flatten)]
+    pub db: AdminDb,
 }
 
 /// The connection used by administrative commands: a superuser (or the cluster owner).

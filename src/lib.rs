@@ -11,5 +11,6 @@ pub mod drafts;
 pub mod logging;
 pub mod model;
 pub mod people;
+pub mod seed;
 pub mod terminal;
 pub mod ui;

@@ -44,6 +44,33 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => user(cmd, &file).await,
+        Some(Command::Seed(args)) => {
+            let mut client = ready_client(&args.db, &file).await?;
+            let plan = tickets::seed::SeedPlan {
+                tickets: args.tickets,
+                customers: args.customers.max(1),
+                agents: args.agents.max(1),
+                admins: args.admins.max(1),
+                customer_logins: args.customer_logins,
+                prefix: args.prefix,
+                password: args.password,
+            };
+            let report = tickets::seed::seed(&mut client, &plan).await?;
+            println!(
+                "seeded {} tickets, {} history rows, {} people in {:.1?}",
+                report.tickets, report.history, report.people, report.took
+            );
+            println!(
+                "logins (password \"{}\"): {}, {} .. {}, {} .. {}",
+                plan.password,
+                plan.admin_login(1),
+                plan.agent_login(1),
+                plan.agent_login(plan.agents),
+                plan.customer_login(1),
+                plan.customer_login(plan.customer_logins.min(plan.customers).max(1)),
+            );
+            Ok(())
+        }
     }
 }
 
