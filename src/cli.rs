@@ -49,6 +49,13 @@ pub struct ConnectArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Try it: a private PostgreSQL with demo data (under your data directory), then the
+    /// client at its login form. The server stops when you quit; the data stays for next time.
+    Demo {
+        /// Throw the demo data away and start over.
+        #[arg(long)]
+        reset: bool,
+    },
     /// Apply the embedded schema migrations (needs a superuser connection).
     Migrate(AdminDb),
     /// Fill a database with realistic, skewed tickets and history (needs a superuser

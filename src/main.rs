@@ -44,6 +44,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => user(cmd, &file).await,
+        Some(Command::Demo { reset }) => demo(reset, cli.theme, &file).await,
         Some(Command::Seed(args)) => {
             let mut client = ready_client(&args.db, &file).await?;
             let plan = tickets::seed::SeedPlan {
@@ -157,6 +158,37 @@ async fn tui(args: ConnectArgs, theme: Option<String>, file: &FileConfig) -> Res
     };
     let settings = file.connection.clone().overlay(env).overlay(flags);
     let pg = settings.to_pg_config()?;
+    let login = settings
+        .login
+        .clone()
+        .or_else(|| pg.get_user().map(str::to_owned));
+    run_client(pg, login, None, theme, file).await
+}
+
+/// `tickets demo`: the private demo server, then the client at its login form.
+async fn demo(reset: bool, theme: Option<String>, file: &FileConfig) -> Result<()> {
+    let dir = tickets::demo::default_dir()?;
+    let demo = tickets::demo::prepare(&dir, reset).await?;
+    let plan = tickets::demo::plan();
+    let logins = tickets::demo::logins_line(&plan);
+    println!(
+        "demo ready in {}; log in as:\n{}",
+        dir.display(),
+        tickets::demo::logins_table(&plan)
+    );
+    let result = run_client(demo.pg_config(), None, Some(logins), theme, file).await;
+    demo.stop();
+    result
+}
+
+/// Opens the terminal client against `pg` and runs it until the person quits.
+async fn run_client(
+    pg: tokio_postgres::Config,
+    login: Option<String>,
+    login_hint: Option<String>,
+    theme: Option<String>,
+    file: &FileConfig,
+) -> Result<()> {
     let keymap =
         Keymap::with_overrides(&file.key_overrides()).map_err(|e| eyre!("config file: {e}"))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -173,14 +205,11 @@ async fn tui(args: ConnectArgs, theme: Option<String>, file: &FileConfig) -> Res
     let _log = tickets::logging::init()?;
 
     let server = db::connect::describe_target(&pg);
-    let login = settings
-        .login
-        .clone()
-        .or_else(|| pg.get_user().map(str::to_owned));
     let (reply_tx, reply_rx) = tokio::sync::mpsc::channel(1024);
     let drafts = tickets::drafts::DraftStore::default_location();
     let effects = db::worker::spawn(pg, server.clone(), drafts, reply_tx);
     let mut app = App::new(keymap, server, login.clone());
+    app.login_hint = login_hint;
     // A known login tries without a password first (peer, certificate or ~/.pgpass-style
     // setups); the form asks for one only when the server does.
     let initial = match login.filter(|l| !l.is_empty()) {

@@ -204,9 +204,9 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
                     1 + floor({m} * power(random(), 2.2))::int AS customer_n,
                     1 + floor({k} * power(random(), 1.6))::int AS agent_n,
                     now() - interval '730 days' * (1 - (g - 1)::float8 / {n}) - interval '1 hour' * random() AS created_at,
-                    CASE WHEN (g::float8 / {n}) > 0.95 THEN
+                    CASE WHEN (g::float8 / {n}) > 1 - {recent} THEN
                          (ARRAY['open','open','open','open','open','in_progress','in_progress','waiting_on_customer','waiting_on_customer','resolved'])[1 + floor(random() * 10)::int]
-                    ELSE (ARRAY['closed','closed','closed','closed','closed','closed','closed','closed','resolved','in_progress'])[1 + floor(random() * 10)::int]
+                    ELSE (ARRAY['closed','closed','closed','closed','closed','closed','closed','closed','closed','resolved'])[1 + floor(random() * 10)::int]
                     END::public.ticket_status AS status,
                     random() < 0.8 AS pool,
                     (ARRAY['low','low','low','normal','normal','normal','normal','normal','high','urgent'])[1 + floor(random() * 10)::int]::public.ticket_priority AS priority,
@@ -224,6 +224,8 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
              handed = handed AND agent_id IS NOT NULL AND prev_agent_id <> agent_id;",
         ns = SUBJECTS.len(),
         nd = DETAILS.len(),
+        // The newest tickets are the active ones: 5% of a big set, more of a small one.
+        recent = (60.0 / f64::from(n.max(1))).clamp(0.05, 0.3),
     );
     tx.batch_execute(&tickets).await?;
 
@@ -232,7 +234,7 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
     // counted, so no sort over millions of rows is needed.
     let history = "
         CREATE TEMP TABLE seed_h ON COMMIT DROP AS
-        SELECT t.id AS ticket_id, s.*
+        SELECT t.id AS ticket_id, t.customer_id, s.*
         FROM seed_t t
         CROSS JOIN LATERAL (
             SELECT a_ AS a, p_ AS p, h_ AS h FROM (SELECT (t.agent_id IS NOT NULL)::int AS a_,
@@ -268,10 +270,10 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
         INSERT INTO public.tickets (id, customer_id, agent_id, subject, description, status, priority, created_at, updated_at)
         SELECT t.id, t.customer_id, t.agent_id, t.subject, t.description, t.status, t.priority, t.created_at, l.at
         FROM seed_t t JOIN seed_last l ON l.ticket_id = t.id ORDER BY t.g;
-        INSERT INTO public.ticket_status_history (ticket_id, seq, kind, old_status, new_status, old_agent_id,
-            new_agent_id, old_priority, new_priority, changed_by, changed_at)
-        SELECT ticket_id, seq, kind, old_status, new_status, old_agent_id, new_agent_id, old_priority,
-               new_priority, changed_by, changed_at
+        INSERT INTO public.ticket_status_history (ticket_id, customer_id, seq, kind, old_status, new_status,
+            old_agent_id, new_agent_id, old_priority, new_priority, changed_by, changed_at)
+        SELECT ticket_id, customer_id, seq, kind, old_status, new_status, old_agent_id, new_agent_id,
+               old_priority, new_priority, changed_by, changed_at
         FROM seed_h ORDER BY changed_at;";
     // Building an index once over the loaded rows is far cheaper than updating it row by row
     // (random UUIDs, a GIN over the text): set the secondary indexes aside for a big load.

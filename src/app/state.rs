@@ -17,6 +17,8 @@ pub struct App {
     pub quit: bool,
     /// Describes the server ("host:port/db") on the login form and the status line.
     pub server: String,
+    /// A line of help on the login form (the demo lists its logins there).
+    pub login_hint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -295,6 +297,7 @@ impl App {
             notice: None,
             quit: false,
             server,
+            login_hint: None,
         }
     }
 

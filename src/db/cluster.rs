@@ -54,6 +54,15 @@ impl Cluster {
     /// trusted over the socket; every other login authenticates with a SCRAM password.
     pub fn start(dir: &Path, port: u16) -> Result<Cluster, String> {
         let bindir = find_bindir()?;
+        let cluster = Cluster {
+            dir: dir.to_path_buf(),
+            port,
+            bindir,
+        };
+        if cluster.data_dir().join("PG_VERSION").exists() && cluster.is_running() {
+            return Ok(cluster);
+        }
+        let bindir = cluster.bindir;
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let cluster = Cluster {
@@ -108,6 +117,25 @@ impl Cluster {
             ],
         )?;
         Ok(cluster)
+    }
+
+    /// Whether a cluster exists in `dir` and a server is running on it.
+    pub fn is_running_in(dir: &Path) -> bool {
+        let Ok(bindir) = find_bindir() else {
+            return false;
+        };
+        let cluster = Cluster {
+            dir: dir.to_path_buf(),
+            port: 0,
+            bindir,
+        };
+        cluster.data_dir().join("PG_VERSION").exists() && cluster.is_running()
+    }
+
+    /// Whether a server is running on this cluster's data (`pg_ctl status`).
+    pub fn is_running(&self) -> bool {
+        self.run("pg_ctl", &["status", "-D", &path_str(&self.data_dir())])
+            .is_ok()
     }
 
     pub fn data_dir(&self) -> PathBuf {

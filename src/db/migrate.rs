@@ -26,6 +26,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_identity_and_rules.sql"),
     migration!(3, "0003_people.sql"),
     migration!(4, "0004_search.sql"),
+    migration!(5, "0005_fast_identity_and_queues.sql"),
+    migration!(6, "0006_history_customer.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

@@ -61,12 +61,12 @@ pub async fn moves(client: &Client, role: Role) -> Result<Vec<Move>, DbError> {
         .collect())
 }
 
-/// Where a person's names come from: staff may read `users`; a customer sees the names of
-/// the staff on their tickets through `person_names()`, and no e-mails.
-fn names(role: Role) -> &'static str {
+/// Where the names of the people in `ids_sql` (a query of uuids) come from: staff may read
+/// `users`; a customer gets the names of the staff on their own tickets, and no e-mails.
+fn names_of(role: Role, ids_sql: &str) -> String {
     match role {
-        Role::Customer => "public.person_names()",
-        Role::Agent | Role::Admin => "public.users",
+        Role::Customer => format!("public.person_names_of(ARRAY({ids_sql}))"),
+        Role::Agent | Role::Admin => "public.users".to_owned(),
     }
 }
 
@@ -80,26 +80,42 @@ pub async fn list(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<TicketRow>, DbError> {
-    // The explicit filters repeat what RLS enforces anyway, so the planner can pick the
-    // matching index. Work queues go by urgency, browsing by recency.
-    let (filter, urgency) = match (queue, me.role) {
-        (Queue::Mine, Role::Customer) => ("t.customer_id = $1", false),
-        (Queue::Mine, _) => (
-            "t.agent_id = $1 AND t.status IN ('open', 'in_progress', 'waiting_on_customer')",
-            true,
-        ),
-        (Queue::Unassigned, _) => (
-            "t.agent_id IS NULL AND t.status = 'open' AND $1::uuid IS NOT NULL",
-            true,
-        ),
-        (Queue::All, _) => ("$1::uuid IS NOT NULL", false),
-    };
     // Parameters: $1 me, $2 limit, $3 cursor time, $4 cursor priority, $5 cursor id, $6 search.
     let search = search.trim();
-    let source = if search.is_empty() {
-        "public.tickets t"
-    } else {
-        "public.search_tickets($6, 1000) t"
+    let urgency = matches!(
+        (queue, me.role),
+        (Queue::Mine | Queue::Unassigned, Role::Agent | Role::Admin)
+    );
+    // The explicit filters repeat what RLS enforces anyway, so the planner can pick the
+    // matching index. An agent's own queues come from agent_queue(), which reads them in
+    // index order (RLS alone makes the planner read and sort the whole queue).
+    let (source, filter) = match (queue, me.role, search.is_empty()) {
+        (Queue::Mine, Role::Agent, true) => (
+            "public.agent_queue('mine', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t",
+            "$1::uuid IS NOT NULL",
+        ),
+        (Queue::Unassigned, Role::Agent, true) => (
+            "public.agent_queue('unassigned', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t",
+            "$1::uuid IS NOT NULL",
+        ),
+        (q, role, plain) => {
+            let source = if plain {
+                "public.tickets t"
+            } else {
+                "public.search_tickets($6, 1000) t"
+            };
+            let filter = match (q, role) {
+                (Queue::Mine, Role::Customer) => "t.customer_id = $1",
+                (Queue::Mine, _) => {
+                    "t.agent_id = $1 AND t.status IN ('open', 'in_progress', 'waiting_on_customer')"
+                }
+                (Queue::Unassigned, _) => {
+                    "t.agent_id IS NULL AND t.status = 'open' AND $1::uuid IS NOT NULL"
+                }
+                (Queue::All, _) => "$1::uuid IS NOT NULL",
+            };
+            (source, filter)
+        }
     };
     let (keyset, order) = if urgency {
         (
@@ -115,9 +131,9 @@ pub async fn list(
         )
     };
     let sql = format!(
-        "SELECT {ROW_COLUMNS} FROM {source} LEFT JOIN {names} a ON a.id = t.agent_id \
-         WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2",
-        names = names(me.role)
+        "WITH page AS MATERIALIZED (SELECT t.* FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2) \
+         SELECT {ROW_COLUMNS} FROM page t LEFT JOIN {names} a ON a.id = t.agent_id ORDER BY {order}",
+        names = names_of(me.role, "SELECT agent_id FROM page")
     );
     let at = after.map(|c| if urgency { c.created_at } else { c.updated_at });
     let prio = after.map_or("normal", |c| c.priority.as_sql());
@@ -167,11 +183,16 @@ pub async fn count(client: &Client, me: &Me, queue: Queue) -> Result<i64, DbErro
 pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketDetail>, DbError> {
     // users' own policy decides whose e-mail shows: staff see it, a customer only their own.
     let sql = format!(
-        "SELECT {ROW_COLUMNS}, t.description, c.display_name, \
+        "WITH page AS MATERIALIZED (SELECT t.* FROM public.tickets t WHERE t.id = $1), \
+              names AS MATERIALIZED (SELECT * FROM {names} n \
+                  WHERE n.id IN (SELECT agent_id FROM page UNION ALL SELECT customer_id FROM page)) \
+         SELECT {ROW_COLUMNS}, t.description, c.display_name, \
                 (SELECT u.email FROM public.users u WHERE u.id = t.customer_id) \
-         FROM public.tickets t LEFT JOIN {names} a ON a.id = t.agent_id \
-         LEFT JOIN {names} c ON c.id = t.customer_id WHERE t.id = $1",
-        names = names(me.role)
+         FROM page t LEFT JOIN names a ON a.id = t.agent_id LEFT JOIN names c ON c.id = t.customer_id",
+        names = names_of(
+            me.role,
+            "SELECT agent_id FROM page UNION ALL SELECT customer_id FROM page"
+        )
     );
     let row = client.query_opt(&sql, &[&id]).await?;
     Ok(row.map(|r| TicketDetail {
@@ -185,9 +206,12 @@ pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketD
 const HISTORY_COLUMNS: &str = "h.id, h.ticket_id, h.seq, h.kind::text, h.old_status::text, h.new_status::text, \
      oa.display_name, na.display_name, h.old_priority::text, h.new_priority::text, h.changed_by, \
      coalesce(cb.display_name, 'someone'), h.changed_at";
-/// The joins that name the people of a history row, from `names(role)`.
+/// The joins that name the people of the history rows in `page`.
 fn history_joins(role: Role) -> String {
-    let n = names(role);
+    let n = names_of(
+        role,
+        "SELECT old_agent_id FROM page UNION SELECT new_agent_id FROM page UNION SELECT changed_by FROM page",
+    );
     format!(
         "LEFT JOIN {n} oa ON oa.id = h.old_agent_id LEFT JOIN {n} na ON na.id = h.new_agent_id \
          LEFT JOIN {n} cb ON cb.id = h.changed_by"
@@ -216,8 +240,8 @@ fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
 /// One ticket's timeline, oldest first.
 pub async fn history(client: &Client, me: &Me, ticket: Uuid) -> Result<Vec<HistoryEntry>, DbError> {
     let sql = format!(
-        "SELECT {HISTORY_COLUMNS} FROM public.ticket_status_history h {joins} \
-         WHERE h.ticket_id = $1 ORDER BY h.seq",
+        "WITH page AS MATERIALIZED (SELECT * FROM public.ticket_status_history WHERE ticket_id = $1) \
+         SELECT {HISTORY_COLUMNS} FROM page h {joins} ORDER BY h.seq",
         joins = history_joins(me.role)
     );
     let rows = client.query(&sql, &[&ticket]).await?;
@@ -235,8 +259,7 @@ pub async fn audit(
         "SELECT {HISTORY_COLUMNS}, t.subject FROM public.ticket_status_history h \
          JOIN public.tickets t ON t.id = h.ticket_id {joins} \
          WHERE ($1::timestamptz IS NULL OR (h.changed_at, h.id) < ($1, $2)) \
-           AND ($3 = '' OR h.changed_by IN (SELECT u.id FROM public.users u \
-                WHERE u.display_name ILIKE $3 OR u.login ILIKE $3)) \
+           AND ($3::uuid[] IS NULL OR h.changed_by = ANY ($3)) \
            AND ($4 = '' OR t.id::text LIKE ltrim($4, '%') OR t.subject ILIKE $4) \
            AND ($5 = '' OR h.kind::text = $5) \
            AND ($6::timestamptz IS NULL OR h.changed_at >= $6) \
@@ -244,6 +267,22 @@ pub async fn audit(
          ORDER BY h.changed_at DESC, h.id DESC LIMIT $8",
         joins = history_joins(Role::Admin)
     );
+    // The people first (a handful of ids), so the feed can be read through history_changed_by
+    // instead of testing every history row against a name pattern.
+    let people: Option<Vec<Uuid>> = if filter.person.trim().is_empty() {
+        None
+    } else {
+        let rows = client
+            .query(
+                "SELECT id FROM public.users WHERE display_name ILIKE $1 OR login ILIKE $1 LIMIT 100",
+                &[&like_pattern(&filter.person)],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        Some(rows.iter().map(|r| r.get(0)).collect())
+    };
     let kind = filter.kind.map(ChangeKind::as_sql).unwrap_or("");
     let rows = client
         .query(
@@ -251,7 +290,7 @@ pub async fn audit(
             &[
                 &after.map(|c| c.changed_at),
                 &after.map(|c| c.id),
-                &like_pattern(&filter.person),
+                &people,
                 &like_pattern(&filter.ticket),
                 &kind,
                 &filter.since,

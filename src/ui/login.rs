@@ -27,7 +27,15 @@ pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) 
     if inner.is_empty() {
         return;
     }
-    let [_, login_row, password_row, _, message_row, _, keys_row] = Layout::vertical([
+    let [
+        _,
+        login_row,
+        password_row,
+        _,
+        message_row,
+        hint_row,
+        keys_row,
+    ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -84,6 +92,13 @@ pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) 
         Line::raw("")
     };
     frame.render_widget(Paragraph::new(message), message_row);
+    if let Some(hint) = &cx.app.login_hint {
+        let room = usize::from(hint_row.width).saturating_sub(2);
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!("  {}", fit(hint, room)), t.muted)),
+            hint_row,
+        );
+    }
 
     let pairs = [
         ("tab".to_owned(), "switch field"),

@@ -70,15 +70,17 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 .and_then(|id| visible.iter().position(|&i| main.list.rows[i].id == id))
                 .unwrap_or(main.list.selected)
                 .min(visible.len().saturating_sub(1));
-            if main.refresh_pending {
-                // Changes arrived while this page was loading: one more round catches them all.
-                return refresh(main);
-            }
-            if main.view == View::Tickets {
+            let mut effects = if main.view == View::Tickets {
                 select_changed_or_reload(main)
             } else {
                 Vec::new()
+            };
+            if main.refresh_pending {
+                // Changes arrived while this page was loading: one more round catches them all.
+                effects.extend(load_counts(main));
+                effects.extend(load_list(main, Load::Again));
             }
+            effects
         }
         Reply::Changed { ids } => on_changed(main, &ids),
         Reply::Connection {
