@@ -130,8 +130,8 @@ async fn agent_queue_returns_exactly_the_agents_rls_view_and_only_to_agents() {
     );
     let ada = db.person("admin", "ada").await;
     let c = db.login(&alice).await;
-    for n in 0..12 {
-        c.execute("INSERT INTO tickets (subject, priority) VALUES ($1, (ARRAY['low','normal','high','urgent'])[1 + $2 % 4]::ticket_priority)", &[&format!("t{n}"), &(n as i32)])
+    for n in 0..12i32 {
+        c.execute("INSERT INTO tickets (subject, priority) VALUES ($1, (ARRAY['low','normal','high','urgent'])[1 + $2 % 4]::ticket_priority)", &[&format!("t{n}"), &n])
             .await
             .unwrap();
     }
