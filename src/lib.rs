@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod drafts;
+pub mod headless;
 pub mod logging;
 pub mod model;
 pub mod people;

@@ -6,11 +6,7 @@ mod common;
 use common::TestDb;
 use common::client::Client;
 use ratatui::crossterm::event::KeyCode;
-use tickets::app::App;
-use tickets::app::keymap::Keymap;
-use tickets::db::worker;
 use tickets::model::*;
-use tokio::sync::mpsc;
 
 async fn file_ticket(c: &mut Client, subject: &str, body: &str) {
     c.key(KeyCode::Char('n'));
@@ -164,20 +160,12 @@ async fn login_failures_say_what_is_wrong() {
     );
 
     // An unreachable server: one line naming where it tried.
-    let (tx, rx) = mpsc::channel(16);
     let mut config = tokio_postgres::Config::new();
     config
         .host_path("/nonexistent-socket-dir")
         .port(5432)
         .dbname("tickets");
-    let effects = worker::spawn(config, "nowhere".into(), None, tx);
-    let mut c = Client {
-        page_loads: 0,
-        app: App::new(Keymap::default(), "nowhere".into(), None),
-        effects,
-        replies: rx,
-        _drafts: tempfile::tempdir().unwrap(),
-    };
+    let mut c = Client::for_config(config);
     c.login_attempt(&carol).await;
     let error = c.login_error().unwrap();
     assert!(
