@@ -61,6 +61,23 @@ pub enum Command {
     /// Fill a database with realistic, skewed tickets and history (needs a superuser
     /// connection; for demos and benchmarks, not for production data).
     Seed(SeedArgs),
+    /// Measure pane queries (RLS vs. no-RLS floor), the client and live refresh on a seeded
+    /// database: `tickets seed --prefix bench ...` first.
+    Bench {
+        /// The seeded logins' prefix and password.
+        #[arg(long, default_value = "bench")]
+        prefix: String,
+        #[arg(long, default_value = "demo")]
+        password: String,
+        /// Runs per pane query.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Live changes to time (0 skips; 250 ms apart).
+        #[arg(long, default_value_t = 500)]
+        live_changes: usize,
+        #[command(flatten)]
+        db: AdminDb,
+    },
     /// Create, list and disable people.
     #[command(subcommand)]
     User(UserCommand),

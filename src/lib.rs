@@ -4,6 +4,7 @@
 //! parses the command line and dispatches.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -45,6 +45,24 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::User(cmd)) => user(cmd, &file).await,
         Some(Command::Demo { reset }) => demo(reset, cli.theme, &file).await,
+        Some(Command::Bench {
+            prefix,
+            password,
+            iterations,
+            live_changes,
+            db,
+        }) => {
+            let database_url = config::admin_database_url(db.database_url.as_deref(), &file)?;
+            let args = tickets::bench::BenchArgs {
+                database_url,
+                prefix,
+                password,
+                iterations: iterations.max(1),
+                live_changes,
+            };
+            print!("{}", tickets::bench::run(&args).await?);
+            Ok(())
+        }
         Some(Command::Seed(args)) => {
             let mut client = ready_client(&args.db, &file).await?;
             let plan = tickets::seed::SeedPlan {

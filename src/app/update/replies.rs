@@ -40,6 +40,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         }
         return Vec::new();
     }
+    let app_notice_free = app.notice.is_none();
     let Screen::Main(main) = &mut app.screen else {
         return Vec::new();
     };
@@ -110,10 +111,14 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             }
             main.detail_req = None;
             if detail.is_none() {
-                message = Some((
-                    format!("Ticket {} is no longer visible to you.", short(id)),
-                    true,
-                ));
+                // Someone else took it, or it left your view: say so, unless the last action's
+                // own answer is still on the status line (that one matters more).
+                if app_notice_free {
+                    message = Some((
+                        format!("Ticket {} is no longer visible to you.", short(id)),
+                        false,
+                    ));
+                }
                 main.history.clear();
             }
             main.detail = detail;
@@ -211,7 +216,10 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
 /// After a page arrives: load the selected ticket if it is new, or reload it if it changed.
 pub(super) fn select_changed_or_reload(main: &mut Main) -> Vec<Effect> {
     let stale = match (main.selected(), &main.detail) {
-        (Some(r), Some(d)) => r.id == d.row.id && r.updated_at != d.row.updated_at,
+        // Not when a reload of it is already on its way.
+        (Some(r), Some(d)) => {
+            r.id == d.row.id && r.updated_at != d.row.updated_at && main.detail_req.is_none()
+        }
         _ => false,
     };
     if stale {
@@ -253,9 +261,9 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
             }
             let mut effects = load_counts(main);
             effects.extend(load_list(main, Load::Again));
-            // The page that comes back reloads the open ticket if it changed.
-            if shown.is_some_and(|id| ids.contains(&id)) && main.selected().map(|r| r.id) != shown {
-                effects.extend(load_ticket(main, shown.unwrap_or_default()));
+            // The open ticket is re-read alongside the list, not after it: one round trip.
+            if let Some(id) = shown.filter(|id| ids.contains(id)) {
+                effects.extend(load_ticket(main, id));
             }
             effects
         }
