@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_search.sql"),
     migration!(5, "0005_fast_identity_and_queues.sql"),
     migration!(6, "0006_history_customer.sql"),
+    migration!(7, "0007_people_messages.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
