@@ -171,14 +171,7 @@ fn login_loads_the_roles_queues_and_their_counts() {
             draft: None,
         }),
     );
-    let counts: Vec<Queue> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::LoadCount { queue } => Some(*queue),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(counts, vec![Queue::Mine, Queue::Unassigned, Queue::All]);
+    assert!(effects.contains(&Effect::LoadCounts));
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::LoadPage {

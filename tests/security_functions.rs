@@ -269,3 +269,62 @@ async fn person_names_of_never_names_another_customer() {
         .get(0);
     assert_eq!(staff, 4, "staff may name everyone");
 }
+
+#[tokio::test]
+async fn ticket_counts_match_what_each_role_can_count_through_rls() {
+    let db = TestDb::new().await;
+    let (alice, bob) = (
+        db.person("customer", "alice").await,
+        db.person("customer", "bob").await,
+    );
+    let (al, bo) = (
+        db.person("agent", "al").await,
+        db.person("agent", "bo").await,
+    );
+    let ada = db.person("admin", "ada").await;
+    for (who, n) in [(&alice, 5), (&bob, 3)] {
+        let c = db.login(who).await;
+        for i in 0..n {
+            c.execute(
+                "INSERT INTO tickets (subject) VALUES ($1)",
+                &[&format!("t{i}")],
+            )
+            .await
+            .unwrap();
+        }
+    }
+    db.login(&al).await.batch_execute("SELECT claim_ticket(id) FROM (SELECT id FROM tickets LIMIT 3) x; UPDATE tickets SET status = 'closed' WHERE id = (SELECT id FROM tickets WHERE agent_id = app.uid() LIMIT 1)").await.unwrap();
+    db.login(&bo).await.batch_execute("SELECT claim_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id IS NULL LIMIT 2) x").await.unwrap();
+    for person in [&alice, &bob, &al, &bo, &ada] {
+        let c = db.login(person).await;
+        let row = c
+            .query_one("SELECT mine, unassigned, visible FROM ticket_counts()", &[])
+            .await
+            .unwrap();
+        let (mine, pool, visible): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        let count = |sql: &'static str| {
+            let c = &c;
+            async move { c.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+        };
+        assert_eq!(
+            visible,
+            count("SELECT count(*) FROM tickets").await,
+            "{} visible",
+            person.login
+        );
+        match person.role {
+            "customer" => assert_eq!(mine, visible),
+            "agent" => {
+                assert_eq!(mine, count("SELECT count(*) FROM tickets WHERE agent_id = app.uid() AND status IN ('open','in_progress','waiting_on_customer')").await);
+                assert_eq!(
+                    pool,
+                    count(
+                        "SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open'"
+                    )
+                    .await
+                );
+            }
+            _ => assert_eq!(pool, 3),
+        }
+    }
+}

@@ -37,9 +37,9 @@ pub enum Reply {
         append: bool,
         limit: usize,
     },
-    Count {
-        queue: Queue,
-        count: i64,
+    /// How many tickets each of the person's queues holds.
+    Counts {
+        counts: Vec<(Queue, i64)>,
     },
     Ticket {
         req: RequestId,
@@ -103,9 +103,7 @@ pub enum Effect {
         after: Option<Cursor>,
         limit: usize,
     },
-    LoadCount {
-        queue: Queue,
-    },
+    LoadCounts,
     LoadTicket {
         req: RequestId,
         id: Uuid,

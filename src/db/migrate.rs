@@ -29,6 +29,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_fast_identity_and_queues.sql"),
     migration!(6, "0006_history_customer.sql"),
     migration!(7, "0007_people_messages.sql"),
+    migration!(8, "0008_clearer_refusals.sql"),
+    migration!(9, "0009_ticket_counts.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

@@ -163,21 +163,27 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// How many tickets a queue holds (what the tab shows).
-pub async fn count(client: &Client, me: &Me, queue: Queue) -> Result<i64, DbError> {
-    let sql = match (queue, me.role) {
-        (Queue::Mine, Role::Customer) => {
-            "SELECT count(*) FROM public.tickets t WHERE t.customer_id = $1"
-        }
-        (Queue::Mine, _) => {
-            "SELECT count(*) FROM public.tickets t WHERE t.agent_id = $1 AND t.status IN ('open', 'in_progress', 'waiting_on_customer')"
-        }
-        (Queue::Unassigned, _) => {
-            "SELECT count(*) FROM public.tickets t WHERE t.agent_id IS NULL AND t.status = 'open' AND $1::uuid IS NOT NULL"
-        }
-        (Queue::All, _) => "SELECT count(*) FROM public.tickets t WHERE $1::uuid IS NOT NULL",
-    };
-    Ok(client.query_one(sql, &[&me.id]).await?.get(0))
+/// How many tickets each of the person's queues holds (what the tabs show).
+pub async fn counts(client: &Client, me: &Me) -> Result<Vec<(Queue, i64)>, DbError> {
+    // ticket_counts() reads each number from the index that holds it (0009).
+    let row = client
+        .query_one(
+            "SELECT mine, unassigned, visible FROM public.ticket_counts()",
+            &[],
+        )
+        .await?;
+    let (mine, unassigned, visible): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    Ok(Queue::for_role(me.role)
+        .iter()
+        .map(|&q| {
+            let n = match (q, me.role) {
+                (Queue::Mine, _) => mine,
+                (Queue::Unassigned, _) => unassigned,
+                (Queue::All, _) => visible,
+            };
+            (q, n)
+        })
+        .collect())
 }
 
 pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketDetail>, DbError> {

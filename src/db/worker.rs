@@ -81,6 +81,10 @@ async fn run(
         while let Ok(more) = effects.try_recv() {
             batch.push(more);
         }
+        // One connection answers in order: the counts (a full scan of what the person may see,
+        // hundreds of ms at a million tickets) go last, so the list and the open ticket are not
+        // held up behind them.
+        batch.sort_by_key(|e| matches!(e, Effect::LoadCounts));
         for effect in latest_wins(batch) {
             match effect {
                 Effect::Quit => return,
@@ -216,7 +220,7 @@ pub fn latest_wins(batch: Vec<Effect>) -> Vec<Effect> {
             Effect::LoadTicket { .. } => Some("ticket".into()),
             Effect::LoadHistory { .. } => Some("history".into()),
             Effect::LoadAudit { .. } => Some("audit".into()),
-            Effect::LoadCount { queue } => Some(format!("count {queue:?}")),
+            Effect::LoadCounts => Some("counts".into()),
             _ => None,
         }
     }
@@ -311,8 +315,8 @@ async fn perform(client: &Client, me: &Me, effect: Effect) -> Reply {
             },
             Err(e) => failed(Some(req), "Loading the list", e),
         },
-        Effect::LoadCount { queue } => match repo::count(client, me, queue).await {
-            Ok(count) => Reply::Count { queue, count },
+        Effect::LoadCounts => match repo::counts(client, me).await {
+            Ok(counts) => Reply::Counts { counts },
             Err(e) => failed(None, "Counting", e),
         },
         Effect::LoadTicket { req, id } => match repo::ticket(client, me, id).await {

@@ -247,8 +247,12 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
         let logins = std::mem::take(&mut *self.logins.lock().unwrap());
-        // Drop may run inside a test's runtime: clean up from a thread with its own.
-        let _ = std::thread::spawn(move || {
+        // Drop may run inside a test's runtime: clean up from a thread with its own, and wait a
+        // little only. DROP DATABASE waits for every backend, including one still logging in
+        // from this very (now blocked) runtime, which would stall until the server's
+        // authentication timeout; past the wait the cleanup finishes on its own.
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let _cleanup = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -264,8 +268,9 @@ impl Drop for TestDb {
                         .await;
                 }
             });
-        })
-        .join();
+            let _ = done_tx.send(());
+        });
+        let _ = done_rx.recv_timeout(std::time::Duration::from_secs(5));
     }
 }
 

@@ -348,11 +348,8 @@ pub(super) fn load_audit(main: &mut Main, more: bool) -> Vec<Effect> {
     }]
 }
 
-pub(super) fn load_counts(main: &Main) -> Vec<Effect> {
-    Queue::for_role(main.me.role)
-        .iter()
-        .map(|&queue| Effect::LoadCount { queue })
-        .collect()
+pub(super) fn load_counts(_main: &Main) -> Vec<Effect> {
+    vec![Effect::LoadCounts]
 }
 
 /// Reload what is on screen.

@@ -101,8 +101,8 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 Vec::new()
             }
         }
-        Reply::Count { queue, count } => {
-            main.counts.insert(queue, count);
+        Reply::Counts { counts } => {
+            main.counts.extend(counts);
             Vec::new()
         }
         Reply::Ticket { req, id, detail } => {
@@ -259,12 +259,13 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
                 main.refresh_pending = true;
                 return Vec::new();
             }
-            let mut effects = load_counts(main);
-            effects.extend(load_list(main, Load::Again));
             // The open ticket is re-read alongside the list, not after it: one round trip.
-            if let Some(id) = shown.filter(|id| ids.contains(id)) {
-                effects.extend(load_ticket(main, id));
-            }
+            let mut effects = match shown.filter(|id| ids.contains(id)) {
+                Some(id) => load_ticket(main, id),
+                None => Vec::new(),
+            };
+            effects.extend(load_list(main, Load::Again));
+            effects.extend(load_counts(main));
             effects
         }
         View::Audit => {
