@@ -328,3 +328,91 @@ async fn ticket_counts_match_what_each_role_can_count_through_rls() {
         }
     }
 }
+
+#[tokio::test]
+async fn names_on_tickets_names_only_the_people_on_the_callers_own_tickets() {
+    let db = TestDb::new().await;
+    let (alice, bob) = (
+        db.person("customer", "alice").await,
+        db.person("customer", "bob").await,
+    );
+    let (al, bo) = (
+        db.person("agent", "al").await,
+        db.person("agent", "bo").await,
+    );
+    let mine: Uuid = db
+        .login(&alice)
+        .await
+        .query_one(
+            "INSERT INTO tickets (subject) VALUES ('a') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let theirs: Uuid = db
+        .login(&bob)
+        .await
+        .query_one(
+            "INSERT INTO tickets (subject) VALUES ('b') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    db.login(&al)
+        .await
+        .execute("SELECT claim_ticket($1)", &[&mine])
+        .await
+        .unwrap();
+    let al_c = db.login(&al).await;
+    al_c.execute("SELECT hand_off_ticket($1, $2)", &[&mine, &bo.id])
+        .await
+        .unwrap();
+    db.login(&bo)
+        .await
+        .execute("SELECT claim_ticket($1)", &[&theirs])
+        .await
+        .unwrap();
+    let c = db.login(&alice).await;
+    let names = |with_history: bool, tickets: Vec<Uuid>| {
+        let c = &c;
+        async move {
+            let mut ids: Vec<Uuid> = c
+                .query(
+                    "SELECT id FROM names_on_tickets($1, $2)",
+                    &[&tickets, &with_history],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(false, vec![mine]).await,
+        sorted(vec![alice.id, bo.id]),
+        "her ticket's customer and agent"
+    );
+    assert_eq!(
+        names(true, vec![mine]).await,
+        sorted(vec![alice.id, al.id, bo.id]),
+        "and who is in its history"
+    );
+    assert!(
+        names(true, vec![theirs]).await.is_empty(),
+        "bob's ticket names nobody to alice"
+    );
+    assert_eq!(
+        names(true, vec![mine, theirs]).await,
+        sorted(vec![alice.id, al.id, bo.id]),
+        "bob never appears"
+    );
+}

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_people_messages.sql"),
     migration!(8, "0008_clearer_refusals.sql"),
     migration!(9, "0009_ticket_counts.sql"),
+    migration!(10, "0010_names_on_tickets.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

@@ -9,6 +9,11 @@ use uuid::Uuid;
 
 pub const PAGE: i64 = 100;
 
+/// What a list page reads of a ticket: not the description nor the search vector, which would
+/// only be fetched (and detoasted) to be thrown away.
+const PAGE_COLUMNS: &str =
+    "t.id, t.subject, t.status, t.priority, t.customer_id, t.agent_id, t.created_at, t.updated_at";
+
 /// The columns of a list row; the query joins the agent's name as `a`.
 const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.customer_id, t.agent_id, a.display_name, t.created_at, t.updated_at";
 
@@ -61,11 +66,12 @@ pub async fn moves(client: &Client, role: Role) -> Result<Vec<Move>, DbError> {
         .collect())
 }
 
-/// Where the names of the people in `ids_sql` (a query of uuids) come from: staff may read
-/// `users`; a customer gets the names of the staff on their own tickets, and no e-mails.
-fn names_of(role: Role, ids_sql: &str) -> String {
+/// Where the names of the people on some tickets come from: staff may read `users`; a customer
+/// gets the names of the people on their own tickets (`tickets_sql`, a query of ticket ids),
+/// and no e-mails. `with_history` adds everyone in those tickets' history.
+fn names_of(role: Role, tickets_sql: &str, with_history: bool) -> String {
     match role {
-        Role::Customer => format!("public.person_names_of(ARRAY({ids_sql}))"),
+        Role::Customer => format!("public.names_on_tickets(ARRAY({tickets_sql}), {with_history})"),
         Role::Agent | Role::Admin => "public.users".to_owned(),
     }
 }
@@ -131,9 +137,9 @@ pub async fn list(
         )
     };
     let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT t.* FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2) \
+        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2) \
          SELECT {ROW_COLUMNS} FROM page t LEFT JOIN {names} a ON a.id = t.agent_id ORDER BY {order}",
-        names = names_of(me.role, "SELECT agent_id FROM page")
+        names = names_of(me.role, "SELECT id FROM page", false)
     );
     let at = after.map(|c| if urgency { c.created_at } else { c.updated_at });
     let prio = after.map_or("normal", |c| c.priority.as_sql());
@@ -195,10 +201,7 @@ pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketD
          SELECT {ROW_COLUMNS}, t.description, c.display_name, \
                 (SELECT u.email FROM public.users u WHERE u.id = t.customer_id) \
          FROM page t LEFT JOIN names a ON a.id = t.agent_id LEFT JOIN names c ON c.id = t.customer_id",
-        names = names_of(
-            me.role,
-            "SELECT agent_id FROM page UNION ALL SELECT customer_id FROM page"
-        )
+        names = names_of(me.role, "SELECT id FROM page", false)
     );
     let row = client.query_opt(&sql, &[&id]).await?;
     Ok(row.map(|r| TicketDetail {
@@ -212,12 +215,8 @@ pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketD
 const HISTORY_COLUMNS: &str = "h.id, h.ticket_id, h.seq, h.kind::text, h.old_status::text, h.new_status::text, \
      oa.display_name, na.display_name, h.old_priority::text, h.new_priority::text, h.changed_by, \
      coalesce(cb.display_name, 'someone'), h.changed_at";
-/// The joins that name the people of the history rows in `page`.
-fn history_joins(role: Role) -> String {
-    let n = names_of(
-        role,
-        "SELECT old_agent_id FROM page UNION SELECT new_agent_id FROM page UNION SELECT changed_by FROM page",
-    );
+/// The joins that name the people of history rows `h` from the relation `n` (id, display_name).
+fn history_joins(n: &str) -> String {
     format!(
         "LEFT JOIN {n} oa ON oa.id = h.old_agent_id LEFT JOIN {n} na ON na.id = h.new_agent_id \
          LEFT JOIN {n} cb ON cb.id = h.changed_by"
@@ -243,12 +242,18 @@ fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
     }
 }
 
+const PAGE_PEOPLE: &str = "SELECT old_agent_id FROM page UNION SELECT new_agent_id FROM page UNION SELECT changed_by FROM page";
+
 /// One ticket's timeline, oldest first.
 pub async fn history(client: &Client, me: &Me, ticket: Uuid) -> Result<Vec<HistoryEntry>, DbError> {
     let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT * FROM public.ticket_status_history WHERE ticket_id = $1) \
+        "WITH page AS MATERIALIZED (SELECT * FROM public.ticket_status_history WHERE ticket_id = $1), \
+              people AS MATERIALIZED (SELECT n.id, n.display_name FROM {names} n WHERE n.id IN ({ids})) \
          SELECT {HISTORY_COLUMNS} FROM page h {joins} ORDER BY h.seq",
-        joins = history_joins(me.role)
+        // One look-up of the few people on the page, not one per column.
+        names = names_of(me.role, "SELECT $1::uuid", true),
+        ids = PAGE_PEOPLE,
+        joins = history_joins("people")
     );
     let rows = client.query(&sql, &[&ticket]).await?;
     Ok(rows.iter().map(|r| history_entry(r, None)).collect())
@@ -271,7 +276,7 @@ pub async fn audit(
            AND ($6::timestamptz IS NULL OR h.changed_at >= $6) \
            AND ($7::timestamptz IS NULL OR h.changed_at < $7) \
          ORDER BY h.changed_at DESC, h.id DESC LIMIT $8",
-        joins = history_joins(Role::Admin)
+        joins = history_joins("public.users")
     );
     // The people first (a handful of ids), so the feed can be read through history_changed_by
     // instead of testing every history row against a name pattern.
