@@ -97,18 +97,23 @@ pub async fn list(
     // index order (RLS alone makes the planner read and sort the whole queue).
     let (source, filter) = match (queue, me.role, search.is_empty()) {
         (Queue::Mine, Role::Agent, true) => (
-            "public.agent_queue('mine', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t",
+            "public.agent_queue('mine', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t".to_owned(),
             "$1::uuid IS NOT NULL",
         ),
         (Queue::Unassigned, Role::Agent, true) => (
-            "public.agent_queue('unassigned', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t",
+            "public.agent_queue('unassigned', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t".to_owned(),
             "$1::uuid IS NOT NULL",
         ),
         (q, role, plain) => {
+            // search_tickets returns the newest matches the caller may read. When the queue
+            // narrows them no further (everything visible; a customer's own) and this is the
+            // first page, a page's worth is enough; otherwise take up to its cap of 1,000.
+            let narrows = matches!((q, role), (Queue::Mine | Queue::Unassigned, Role::Agent | Role::Admin));
+            let cap = if narrows || after.is_some() { 1000 } else { limit.clamp(1, 1000) };
             let source = if plain {
-                "public.tickets t"
+                "public.tickets t".to_owned()
             } else {
-                "public.search_tickets($6, 1000) t"
+                format!("public.search_tickets($6, {cap}) t")
             };
             let filter = match (q, role) {
                 (Queue::Mine, Role::Customer) => "t.customer_id = $1",
