@@ -214,3 +214,33 @@ async fn an_agent_claims_from_the_pool_and_ctrl_c_restores_the_terminal() {
         .get(0);
     assert_eq!(assigned, agent.login);
 }
+
+#[test]
+fn the_demo_starts_its_own_server_seeds_it_logs_in_and_stops_it_again() {
+    let home = tempfile::tempdir().unwrap();
+    let command = format!(
+        "env HOME={home} TERM=xterm-256color {bin} demo; echo EXIT=$?; \
+         stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo' | tr '\\n' ' '; echo; sleep 60",
+        home = home.path().display(),
+        bin = env!("CARGO_BIN_EXE_tickets"),
+    );
+    let t = Tmux::start("demo", &command, 100, 30);
+    let screen = t.wait_for("Try demo_agent1");
+    assert!(screen.contains("Login"), "{screen}");
+    t.type_text("demo_agent1");
+    t.keys(&["Tab"]);
+    t.type_text("demo");
+    t.keys(&["Enter"]);
+    t.wait_for("Unassigned (");
+    t.type_text("q");
+    assert_restored(&t);
+    let screen = t.screen();
+    assert!(screen.contains("seeded 300 tickets"), "{screen}");
+    // The server is stopped on exit: no postmaster.pid left in the demo's data directory.
+    let data = home.path().join(".local/share/tickets/demo/data");
+    assert!(data.join("PG_VERSION").exists(), "the demo keeps its data");
+    assert!(
+        !data.join("postmaster.pid").exists(),
+        "the demo server was stopped"
+    );
+}
