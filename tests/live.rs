@@ -274,9 +274,12 @@ async fn a_burst_of_a_thousand_updates_costs_a_handful_of_refetches() {
     let refetches = a.page_loads - before;
     println!("1000 updates in {took:?} caused {refetches} list refetches");
     assert!(refetches >= 1, "the burst was seen");
+    // At most one batch per 200 ms (plus the leading edge and a trailing round): a slow
+    // machine stretches the burst, not the rule. Uncoalesced would be about 1,000.
+    let allowed = took.as_millis() as usize / 200 + 5;
     assert!(
-        refetches <= 25,
-        "{refetches} refetches for 1000 updates: not coalesced"
+        refetches <= allowed.min(100),
+        "{refetches} refetches for 1000 updates in {took:?} (allowed {allowed}): not coalesced"
     );
     assert_eq!(
         a.main().detail.as_ref().unwrap().row.priority,
