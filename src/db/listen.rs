@@ -17,7 +17,7 @@ pub const CHANNEL: &str = "tickets_changed";
 pub const THROTTLE: Duration = Duration::from_millis(200);
 /// How often the connection is checked, and how long a check may take.
 const HEARTBEAT: Duration = Duration::from_millis(500);
-const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(1500);
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(2000);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListenEvent {
@@ -129,7 +129,7 @@ async fn listen_once(
                 match tokio::time::timeout(HEARTBEAT_TIMEOUT, client.simple_query("")).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => return super::describe(&e),
-                    Err(_) => return "the database did not answer for 1.5 s".to_owned(),
+                    Err(_) => return "the database did not answer for 2 s".to_owned(),
                 }
             }
             why = &mut driver => {
