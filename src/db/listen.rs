@@ -1,6 +1,6 @@
 //! The dedicated LISTEN connection: one per logged-in client, on the person's own login.
 //! It forwards "ticket X changed" hints, coalesced into batches, watches the connection with
-//! a heartbeat so a dead server or a cut network shows within about a second, and reconnects
+//! a heartbeat so a silent network cut shows within about two seconds, and reconnects
 //! with backoff (re-LISTENing) until told to stop.
 
 use futures_util::StreamExt;
