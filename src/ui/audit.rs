@@ -2,7 +2,7 @@
 //! title. Detail and history of the selected entry's ticket sit beside it (see `mod.rs`).
 
 use super::history::change_style;
-use super::list::{MARK, window_start};
+use super::list::windowed_table;
 use super::text::{fit, stamp};
 use super::{Ctx, message};
 use crate::app::Main;
@@ -10,7 +10,7 @@ use crate::model::{AuditFilter, HistoryEntry};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, HighlightSpacing, Row, Table, TableState};
+use ratatui::widgets::{Cell, Row};
 
 /// `by "bo" · kind status · since 2026-03-01`, or `all changes`.
 pub(super) fn filter_summary(f: &AuditFilter) -> String {
@@ -126,24 +126,16 @@ pub(super) fn render(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect, focus
         return;
     }
     let cols = Columns::for_width(inner.width);
-    let height = usize::from(inner.height.saturating_sub(1));
-    let start = window_start(selected, audit.rows.len(), height);
-    let end = (start + height).min(audit.rows.len());
-    let rows: Vec<Row> = audit.rows[start..end]
-        .iter()
-        .map(|h| cols.row(cx, h))
-        .collect();
-    let header = Row::new(["When", "Ticket", "Who", "What"]).style(t.table_header);
-    let table = Table::new(rows, cols.widths())
-        .header(header)
-        .column_spacing(1)
-        .row_highlight_style(if focused {
-            t.selected
-        } else {
-            t.selected_inactive
-        })
-        .highlight_symbol(MARK)
-        .highlight_spacing(HighlightSpacing::Always);
-    let mut state = TableState::default().with_selected(Some(selected - start));
-    frame.render_stateful_widget(table, inner, &mut state);
+    let header = Row::new(["When", "Ticket", "Who", "What"]);
+    windowed_table(
+        cx,
+        frame,
+        inner,
+        &audit.rows,
+        selected,
+        focused,
+        header,
+        cols.widths(),
+        |h| cols.row(cx, h),
+    );
 }

@@ -219,17 +219,45 @@ pub(super) fn render(
     }
 
     let cols = Columns::for_width(table_area.width);
-    let height = usize::from(table_area.height.saturating_sub(1));
-    let start = window_start(selected, visible.len(), height);
-    let end = (start + height).min(visible.len());
-    // Rows only for the window: the list may hold thousands.
-    let rows: Vec<Row> = visible[start..end]
-        .iter()
-        .filter_map(|&i| list.rows.get(i))
-        .map(|r| cols.row(cx, r))
-        .collect();
-    let table = Table::new(rows, cols.widths())
-        .header(cols.header().style(t.table_header))
+    windowed_table(
+        cx,
+        frame,
+        table_area,
+        &visible,
+        selected,
+        focused,
+        cols.header(),
+        cols.widths(),
+        |&i| {
+            list.rows
+                .get(i)
+                .map(|r| cols.row(cx, r))
+                .unwrap_or_default()
+        },
+    );
+}
+
+/// Draws the items that fit in `area` under `header`, the selected one marked. Rows are built
+/// only for that window: a list may hold thousands.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn windowed_table<'a, T>(
+    cx: &Ctx,
+    frame: &mut Frame,
+    area: Rect,
+    items: &[T],
+    selected: usize,
+    focused: bool,
+    header: Row<'a>,
+    widths: impl IntoIterator<Item = Constraint>,
+    row: impl Fn(&T) -> Row<'a>,
+) {
+    let t = cx.theme;
+    let height = usize::from(area.height.saturating_sub(1));
+    let start = window_start(selected, items.len(), height);
+    let end = (start + height).min(items.len());
+    let rows: Vec<Row> = items[start..end].iter().map(row).collect();
+    let table = Table::new(rows, widths)
+        .header(header.style(t.table_header))
         .column_spacing(1)
         .row_highlight_style(if focused {
             t.selected
@@ -239,7 +267,7 @@ pub(super) fn render(
         .highlight_symbol(MARK)
         .highlight_spacing(HighlightSpacing::Always);
     let mut state = TableState::default().with_selected(Some(selected - start));
-    frame.render_stateful_widget(table, table_area, &mut state);
+    frame.render_stateful_widget(table, area, &mut state);
 }
 
 #[cfg(test)]
