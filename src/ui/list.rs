@@ -223,7 +223,7 @@ pub(super) fn render(
         cx,
         frame,
         table_area,
-        &visible,
+        visible,
         selected,
         focused,
         cols.header(),
