@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::TestDb;
 use common::client::Client;
+use common::{Cast, TestDb};
 use ratatui::crossterm::event::KeyCode;
 use tickets::model::*;
 
@@ -25,15 +25,13 @@ async fn file_ticket(c: &mut Client, subject: &str, body: &str) {
 #[tokio::test]
 async fn each_role_logs_in_and_does_its_work() {
     let db = TestDb::new().await;
-    let (alice, bob) = (
-        db.person("customer", "alice").await,
-        db.person("customer", "bob").await,
-    );
-    let (al, bo) = (
-        db.person("agent", "al").await,
-        db.person("agent", "bo").await,
-    );
-    let ada = db.person("admin", "ada").await;
+    let Cast {
+        alice,
+        bob,
+        al,
+        bo,
+        ada,
+    } = db.cast().await;
 
     // A customer files a ticket and sees it, with its first history entry.
     let mut c = Client::start(&db, &alice);

@@ -3,22 +3,20 @@
 
 mod common;
 
-use common::TestDb;
+use common::{Cast, TestDb};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
 #[tokio::test]
 async fn search_returns_exactly_what_rls_lets_each_role_read() {
     let db = TestDb::new().await;
-    let (alice, bob) = (
-        db.person("customer", "alice").await,
-        db.person("customer", "bob").await,
-    );
-    let (al, bo) = (
-        db.person("agent", "al").await,
-        db.person("agent", "bo").await,
-    );
-    let ada = db.person("admin", "ada").await;
+    let Cast {
+        alice,
+        bob,
+        al,
+        bo,
+        ada,
+    } = db.cast().await;
     for who in [&alice, &bob] {
         let c = db.login(who).await;
         for n in 0..6 {
@@ -226,14 +224,9 @@ async fn agent_queue_returns_exactly_the_agents_rls_view_and_only_to_agents() {
 #[tokio::test]
 async fn person_names_of_never_names_another_customer() {
     let db = TestDb::new().await;
-    let (alice, bob) = (
-        db.person("customer", "alice").await,
-        db.person("customer", "bob").await,
-    );
-    let (al, bo) = (
-        db.person("agent", "al").await,
-        db.person("agent", "bo").await,
-    );
+    let Cast {
+        alice, bob, al, bo, ..
+    } = db.cast().await;
     db.login(&alice)
         .await
         .execute("INSERT INTO tickets (subject) VALUES ('mine')", &[])
@@ -273,15 +266,13 @@ async fn person_names_of_never_names_another_customer() {
 #[tokio::test]
 async fn ticket_counts_match_what_each_role_can_count_through_rls() {
     let db = TestDb::new().await;
-    let (alice, bob) = (
-        db.person("customer", "alice").await,
-        db.person("customer", "bob").await,
-    );
-    let (al, bo) = (
-        db.person("agent", "al").await,
-        db.person("agent", "bo").await,
-    );
-    let ada = db.person("admin", "ada").await;
+    let Cast {
+        alice,
+        bob,
+        al,
+        bo,
+        ada,
+    } = db.cast().await;
     for (who, n) in [(&alice, 5), (&bob, 3)] {
         let c = db.login(who).await;
         for i in 0..n {
@@ -332,14 +323,9 @@ async fn ticket_counts_match_what_each_role_can_count_through_rls() {
 #[tokio::test]
 async fn names_on_tickets_names_only_the_people_on_the_callers_own_tickets() {
     let db = TestDb::new().await;
-    let (alice, bob) = (
-        db.person("customer", "alice").await,
-        db.person("customer", "bob").await,
-    );
-    let (al, bo) = (
-        db.person("agent", "al").await,
-        db.person("agent", "bo").await,
-    );
+    let Cast {
+        alice, bob, al, bo, ..
+    } = db.cast().await;
     let mine: Uuid = db
         .login(&alice)
         .await

@@ -141,6 +141,15 @@ pub fn conninfo(config: &Config) -> String {
     parts.join(" ")
 }
 
+/// The usual people of a test: two customers, two agents and an admin, all real logins.
+pub struct Cast {
+    pub alice: TestPerson,
+    pub bob: TestPerson,
+    pub al: TestPerson,
+    pub bo: TestPerson,
+    pub ada: TestPerson,
+}
+
 /// A person made for a test: their login is unique across the cluster.
 #[derive(Debug, Clone)]
 pub struct TestPerson {
@@ -228,6 +237,17 @@ impl TestDb {
             login,
             password,
             role,
+        }
+    }
+
+    /// Customers alice and bob, agents al and bo, admin ada.
+    pub async fn cast(&self) -> Cast {
+        Cast {
+            alice: self.person("customer", "alice").await,
+            bob: self.person("customer", "bob").await,
+            al: self.person("agent", "al").await,
+            bo: self.person("agent", "bo").await,
+            ada: self.person("admin", "ada").await,
         }
     }
 
