@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_clearer_refusals.sql"),
     migration!(9, "0009_ticket_counts.sql"),
     migration!(10, "0010_names_on_tickets.sql"),
+    migration!(11, "0011_comments.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
