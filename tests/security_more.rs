@@ -11,38 +11,16 @@
 
 mod common;
 
-use common::{TestDb, TestPerson};
-use futures_util::{SinkExt, StreamExt, TryStreamExt};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
+use common::TestDb;
+use common::attack::{
+    Check, Suite, World, assert_weakenings_detected, attack_tests, check_listing,
+};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use tokio_postgres::{AsyncMessage, Client, Error, NoTls};
 use uuid::Uuid;
 
-type Check = Result<(), String>;
-
-macro_rules! attacks {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let w = World::new().await;
-                if let Err(breach) = attack::$name(&w).await {
-                    panic!("BREACH in {}: {breach}", stringify!($name));
-                }
-            }
-        )*
-        const ATTACKS: &[&str] = &[$(stringify!($name)),*];
-        async fn run(w: &World, name: &str) -> Check {
-            match name {
-                $(stringify!($name) => attack::$name(w).await,)*
-                _ => panic!("no attack {name}"),
-            }
-        }
-    };
-}
-
-attacks!(
+attack_tests!(SUITE;
     forged_user_id_mirror,
     forged_role_mirror,
     forged_mirror_within_the_statement,
@@ -66,6 +44,55 @@ attacks!(
     notification_reveals_only_an_id,
     login_from_another_database_is_nobody,
 );
+
+const SUITE: Suite = Suite {
+    world: || world().boxed(),
+    run,
+    // Privileges on parameters are cluster-wide: take them back before the role goes.
+    undo: "ALTER ROLE {c1.login} NOSUPERUSER; DROP OWNED BY {c1.login}",
+};
+
+fn run<'a>(w: &'a World, name: &'static str) -> BoxFuture<'a, Check> {
+    match name {
+        "forged_user_id_mirror" => attack::forged_user_id_mirror(w).boxed(),
+        "forged_role_mirror" => attack::forged_role_mirror(w).boxed(),
+        "forged_mirror_within_the_statement" => {
+            attack::forged_mirror_within_the_statement(w).boxed()
+        }
+        "reset_all_keeps_the_identity" => attack::reset_all_keeps_the_identity(w).boxed(),
+        "discard_all_keeps_the_identity" => attack::discard_all_keeps_the_identity(w).boxed(),
+        "set_role_to_a_group_or_another_person" => {
+            attack::set_role_to_a_group_or_another_person(w).boxed()
+        }
+        "set_session_authorization" => attack::set_session_authorization(w).boxed(),
+        "set_role_to_own_group_gains_nothing" => {
+            attack::set_role_to_own_group_gains_nothing(w).boxed()
+        }
+        "row_security_off" => attack::row_security_off(w).boxed(),
+        "session_replication_role_to_skip_triggers" => {
+            attack::session_replication_role_to_skip_triggers(w).boxed()
+        }
+        "temporary_objects_to_hijack_names" => attack::temporary_objects_to_hijack_names(w).boxed(),
+        "objects_in_shared_schemas" => attack::objects_in_shared_schemas(w).boxed(),
+        "alter_own_role" => attack::alter_own_role(w).boxed(),
+        "people_functions_for_non_admins" => attack::people_functions_for_non_admins(w).boxed(),
+        "admin_takes_a_reserved_or_taken_login" => {
+            attack::admin_takes_a_reserved_or_taken_login(w).boxed()
+        }
+        "copy_tickets_in_and_out" => attack::copy_tickets_in_and_out(w).boxed(),
+        "terminate_or_cancel_another_session" => {
+            attack::terminate_or_cancel_another_session(w).boxed()
+        }
+        "read_another_sessions_query_text" => attack::read_another_sessions_query_text(w).boxed(),
+        "disabled_person_cannot_log_in" => attack::disabled_person_cannot_log_in(w).boxed(),
+        "disabled_agents_open_session_ends" => attack::disabled_agents_open_session_ends(w).boxed(),
+        "notification_reveals_only_an_id" => attack::notification_reveals_only_an_id(w).boxed(),
+        "login_from_another_database_is_nobody" => {
+            attack::login_from_another_database_is_nobody(w).boxed()
+        }
+        _ => panic!("no attack {name}"),
+    }
+}
 
 /// For each attack, a change that breaks the rule it tests (`@NAME` stands for a constant below).
 const WEAKENINGS: &str = r#"
@@ -113,23 +140,19 @@ const MARK_ONLY: &str = "CREATE OR REPLACE FUNCTION public.disable_person(login 
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     UPDATE public.users u SET disabled_at = now() WHERE u.login = disable_person.login $$";
 
-fn weakenings() -> Vec<(&'static str, &'static str)> {
-    let named = |sql: &'static str| match sql {
-        "@TRUST_THE_MIRROR" => TRUST_THE_MIRROR,
-        "@IGNORE_THE_MIRRORS" => IGNORE_THE_MIRRORS,
-        "@MIRROR_ONLY" => MIRROR_ONLY,
-        "@MARK_ONLY" => MARK_ONLY,
-        _ => sql,
-    };
-    let lines = WEAKENINGS.lines().filter_map(|l| l.split_once(" | "));
-    lines.map(|(name, sql)| (name, named(sql))).collect()
+fn weakenings() -> Vec<(&'static str, String)> {
+    let named = [
+        ("TRUST_THE_MIRROR", TRUST_THE_MIRROR),
+        ("IGNORE_THE_MIRRORS", IGNORE_THE_MIRRORS),
+        ("MIRROR_ONLY", MIRROR_ONLY),
+        ("MARK_ONLY", MARK_ONLY),
+    ];
+    common::attack::weakenings(WEAKENINGS, &named)
 }
 
 #[test]
 fn every_weakening_names_an_attack() {
-    for (name, _) in weakenings() {
-        assert!(ATTACKS.contains(&name), "no attack {name}");
-    }
+    check_listing(None, TESTED, &weakenings());
 }
 
 /// The suite can fail: with a rule broken, the attack on it reports the breach.
@@ -141,188 +164,48 @@ async fn weakened_rules_are_detected() {
         "disabled_person_cannot_log_in",
     ];
     let weakenings = weakenings().into_iter().filter(|(n, _)| chosen.contains(n));
-    assert_weakenings_detected(weakenings.collect()).await;
+    assert_weakenings_detected(&SUITE, weakenings.collect()).await;
 }
 
 #[tokio::test]
 #[ignore = "slow (a database per rule); run by hand: cargo test --test security_more -- --ignored"]
 async fn every_weakened_rule_is_detected() {
-    assert_weakenings_detected(weakenings()).await;
-}
-
-async fn assert_weakenings_detected(weakenings: Vec<(&'static str, &'static str)>) {
-    // The worlds are dropped only at the end: dropping one blocks this thread until its
-    // DROP DATABASE is done, which (PostgreSQL 15) waits for every backend to absorb a
-    // barrier, and a backend in the middle of another world's SCRAM login never does.
-    let results: Vec<(_, _, World)> = futures_util::stream::iter(weakenings)
-        .map(|(name, sql)| async move {
-            let w = World::new().await;
-            w.su.batch_execute(&w.render(sql)).await.unwrap();
-            w.spare.lock().unwrap().clear();
-            let outcome = run(&w, name).await;
-            // Privileges on parameters are cluster-wide: take them back before the role goes.
-            let undo = "ALTER ROLE {c1.login} NOSUPERUSER; DROP OWNED BY {c1.login}";
-            w.su.batch_execute(&w.render(undo)).await.unwrap();
-            (name, outcome, w)
-        })
-        .buffer_unordered(3)
-        .collect()
-        .await;
-    let mut unnoticed = Vec::new();
-    for (name, outcome, _) in &results {
-        match outcome {
-            Err(breach) => eprintln!("weakened {name}: {}", breach.lines().next().unwrap()),
-            Ok(()) => unnoticed.push(*name),
-        }
-    }
-    assert!(
-        unnoticed.is_empty(),
-        "weakened rules went unnoticed: {unnoticed:?}"
-    );
+    assert_weakenings_detected(&SUITE, weakenings()).await;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/// Two customers, two agents and an admin; c1 has filed two tickets and c2 one, all still
-/// open in the pool (so an agent sees three).
-struct World {
-    db: TestDb,
-    su: Client,
-    c1: TestPerson,
-    c2: TestPerson,
-    a1: TestPerson,
-    a2: TestPerson,
-    admin: TestPerson,
-    c2_ticket: Uuid,
-    /// Databases made by an attack, dropped with the world (see assert_weakenings_detected).
-    others: Mutex<Vec<TestDb>>,
-    /// The sessions that filed the tickets, lent to the first attack step that needs them.
-    spare: Mutex<HashMap<String, Client>>,
-}
-
-impl World {
-    async fn new() -> World {
-        let db = TestDb::new().await;
-        let (c1, c2, a1, a2, admin) = tokio::join!(
-            db.person("customer", "c1"),
-            db.person("customer", "c2"),
-            db.person("agent", "a1"),
-            db.person("agent", "a2"),
-            db.person("admin", "boss"),
-        );
-        let (l1, l2) = tokio::join!(db.login(&c1), db.login(&c2));
-        l1.batch_execute("INSERT INTO tickets (subject) VALUES ('one'), ('two')")
-            .await
-            .unwrap();
-        let c2_ticket = file(&l2, "c2's").await;
-        let su = db.admin().await;
-        let spare = HashMap::from([(c1.login.clone(), l1), (c2.login.clone(), l2)]);
-        World {
-            db,
-            su,
-            c1,
-            c2,
-            a1,
-            a2,
-            admin,
-            c2_ticket,
-            others: Mutex::new(Vec::new()),
-            spare: Mutex::new(spare),
-        }
+/// Two customers, two agents and an admin; c1 has filed two tickets and c2 one (`c2_ticket`),
+/// all still open in the pool (so an agent sees three). The customers' sessions that filed
+/// them are lent to the first attack step that needs them.
+async fn world() -> World {
+    let mut w = World::new(TestDb::new().await).await;
+    let db = &w.db;
+    let (c1, c2, a1, a2, admin) = tokio::join!(
+        db.person("customer", "c1"),
+        db.person("customer", "c2"),
+        db.person("agent", "a1"),
+        db.person("agent", "a2"),
+        db.person("admin", "boss"),
+    );
+    let (l1, l2) = tokio::join!(db.login(&c1), db.login(&c2));
+    l1.batch_execute("INSERT INTO tickets (subject) VALUES ('one'), ('two')")
+        .await
+        .unwrap();
+    let c2_ticket = file(&l2, "c2's").await;
+    for (name, p) in [
+        ("c1", c1),
+        ("c2", c2),
+        ("a1", a1),
+        ("a2", a2),
+        ("admin", admin),
+    ] {
+        w.add_person(name, p);
     }
-
-    fn people(&self) -> [(&'static str, &TestPerson); 5] {
-        [
-            ("c1", &self.c1),
-            ("c2", &self.c2),
-            ("a1", &self.a1),
-            ("a2", &self.a2),
-            ("admin", &self.admin),
-        ]
-    }
-
-    async fn session(&self, p: &TestPerson) -> Client {
-        let spare = self.spare.lock().unwrap().remove(&p.login);
-        match spare {
-            Some(c) => c,
-            None => self.db.login(p).await,
-        }
-    }
-
-    /// Fills in {c1} etc. (quoted ids), {c1.login} etc., {c2_ticket} and {db}.
-    fn render(&self, sql: &str) -> String {
-        let mut out = sql
-            .replace("{db}", &self.db.name)
-            .replace("{c2_ticket}", &format!("'{}'", self.c2_ticket));
-        for (name, p) in self.people() {
-            out = out
-                .replace(&format!("{{{name}}}"), &format!("'{}'", p.id))
-                .replace(&format!("{{{name}.login}}"), &p.login);
-        }
-        out
-    }
-
-    /// Runs `who | expect | sql` steps, each in that person's session, then checks that
-    /// nothing changed.
-    async fn steps(&self, script: &str) -> Check {
-        let before = self.state().await;
-        let mut sessions: HashMap<&str, Client> = HashMap::new();
-        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let mut parts = line.splitn(3, " | ");
-            let (who, expect, sql) = match (parts.next(), parts.next(), parts.next()) {
-                (Some(w), Some(e), Some(s)) => (w, e, self.render(s)),
-                _ => panic!("not a step: {line}"),
-            };
-            if !sessions.contains_key(who) {
-                let (_, p) = self.people().into_iter().find(|(n, _)| *n == who).unwrap();
-                sessions.insert(who, self.session(p).await);
-            }
-            let c = &sessions[who];
-            let outcome = match expect.strip_prefix("rows ") {
-                Some(n) => rows(c, &sql, n.parse().unwrap()).await,
-                None => {
-                    let (code, says) = expect.split_once(' ').unwrap();
-                    refused(c, &sql, code, &self.render(says)).await
-                }
-            };
-            outcome.map_err(|e| format!("{who}: {e}"))?;
-        }
-        self.unchanged(&before).await
-    }
-
-    /// Tickets, history, people, legal moves and the people's role settings, as superuser.
-    async fn state(&self) -> String {
-        self.su
-            .query_one(
-                "SELECT concat_ws(E'\\n',
-                    (SELECT string_agg(t::text, E'\\n' ORDER BY t.id) FROM tickets t),
-                    (SELECT string_agg(h::text, E'\\n' ORDER BY h.ticket_id, h.seq)
-                     FROM ticket_status_history h),
-                    (SELECT string_agg(u::text, E'\\n' ORDER BY u.id) FROM users u),
-                    (SELECT count(*)::text FROM ticket_status_moves),
-                    (SELECT string_agg(r.rolname || ' ' || r.rolcanlogin || ' ' || r.rolsuper
-                                       || ' ' || coalesce(s.setconfig::text, ''),
-                                       E'\\n' ORDER BY r.rolname)
-                     FROM users u JOIN pg_roles r ON r.rolname = u.login
-                     LEFT JOIN pg_db_role_setting s ON s.setrole = r.oid
-                          AND s.setdatabase = (SELECT oid FROM pg_database
-                                               WHERE datname = current_database())))",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0)
-    }
-
-    async fn unchanged(&self, before: &str) -> Check {
-        let after = self.state().await;
-        if after == before {
-            return Ok(());
-        }
-        Err(format!(
-            "the data changed\nbefore:\n{before}\nafter:\n{after}"
-        ))
-    }
+    w.add_ticket("c2_ticket", c2_ticket);
+    w.lend("c1", l1);
+    w.lend("c2", l2);
+    w
 }
 
 async fn file(c: &Client, subject: &str) -> Uuid {
@@ -333,47 +216,6 @@ async fn file(c: &Client, subject: &str) -> Uuid {
     .await
     .unwrap()
     .get(0)
-}
-
-/// The statement must succeed with exactly `n` rows (0 for SET and the like).
-async fn rows(c: &Client, sql: &str, n: u64) -> Check {
-    match c.execute(sql, &[]).await {
-        Ok(got) if got == n => Ok(()),
-        Ok(got) => Err(format!("`{sql}`: {got} rows, expected {n}")),
-        Err(e) => Err(format!("`{sql}`: expected {n} rows, got {}", describe(&e))),
-    }
-}
-
-/// The statement must fail with `code`, and the message must name the rule (`says`).
-async fn refused(c: &Client, sql: &str, code: &str, says: &str) -> Check {
-    refused_with(sql, c.execute(sql, &[]).await, code, says)
-}
-
-fn refused_with<T: std::fmt::Debug>(
-    what: &str,
-    r: Result<T, Error>,
-    code: &str,
-    says: &str,
-) -> Check {
-    match r {
-        Ok(v) => Err(format!(
-            "`{what}`: succeeded ({v:?}), expected {code} \"{says}\""
-        )),
-        Err(e) => match e.as_db_error() {
-            Some(db) if db.code().code() == code && db.message().contains(says) => Ok(()),
-            _ => Err(format!(
-                "`{what}`: expected {code} \"{says}\", got {}",
-                describe(&e)
-            )),
-        },
-    }
-}
-
-fn describe(e: &Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} \"{}\"", db.code().code(), db.message()),
-        None => e.to_string(),
-    }
 }
 
 /// A login whose connection is driven here, so notifications and the end of the session are

@@ -6,6 +6,7 @@
 //! migrated by the real migrator; dropping it drops the database and the login roles it made.
 #![allow(dead_code)]
 
+pub mod attack;
 pub mod client;
 
 use std::str::FromStr;

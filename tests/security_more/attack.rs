@@ -1,6 +1,9 @@
 //! The session and login attacks of security_more.rs, one function each.
 
 use super::*;
+use common::attack::{describe, refused, refused_with, rows};
+use futures_util::{SinkExt, TryStreamExt};
+use std::time::Duration;
 
 pub async fn forged_user_id_mirror(w: &World) -> Check {
     w.steps(
@@ -177,7 +180,7 @@ pub async fn admin_takes_a_reserved_or_taken_login(w: &World) -> Check {
 /// COPY FROM would skip the insert policy; COPY TO must be filtered like a SELECT.
 pub async fn copy_tickets_in_and_out(w: &World) -> Check {
     let before = w.state().await;
-    let c1 = w.session(&w.c1).await;
+    let c1 = w.session("c1").await;
     for (sql, want) in [
         ("COPY tickets TO STDOUT", 2),
         ("COPY users TO STDOUT", 1),
@@ -207,14 +210,14 @@ pub async fn copy_tickets_in_and_out(w: &World) -> Check {
 }
 
 pub async fn terminate_or_cancel_another_session(w: &World) -> Check {
-    let victim = w.session(&w.c2).await;
+    let victim = w.session("c2").await;
     let pid: i32 = victim
         .query_one("SELECT pg_backend_pid()", &[])
         .await
         .unwrap()
         .get(0);
-    for p in [&w.c1, &w.a1, &w.admin] {
-        let c = w.session(p).await;
+    for who in ["c1", "a1", "admin"] {
+        let c = w.session(who).await;
         let sql = format!("SELECT pg_terminate_backend({pid})");
         let denied = "permission denied for function pg_terminate_backend";
         refused(&c, &sql, "42501", denied).await?;
@@ -229,7 +232,7 @@ pub async fn terminate_or_cancel_another_session(w: &World) -> Check {
 }
 
 pub async fn read_another_sessions_query_text(w: &World) -> Check {
-    let victim = w.session(&w.c2).await;
+    let victim = w.session("c2").await;
     let pid: i32 = victim
         .query_one("SELECT pg_backend_pid()", &[])
         .await
@@ -239,8 +242,8 @@ pub async fn read_another_sessions_query_text(w: &World) -> Check {
         .batch_execute("SELECT 'the secret the victim typed'")
         .await
         .unwrap();
-    for p in [&w.c1, &w.a1, &w.admin] {
-        let c = w.session(p).await;
+    for who in ["c1", "a1", "admin"] {
+        let c = w.session(who).await;
         let row = c
             .query_one("SELECT query FROM pg_stat_activity WHERE pid = $1", &[&pid])
             .await
@@ -249,7 +252,7 @@ pub async fn read_another_sessions_query_text(w: &World) -> Check {
         if query.as_deref() != Some("<insufficient privilege>") {
             return Err(format!(
                 "{} read another session's query: {query:?}",
-                p.login
+                w.person(who).login
             ));
         }
     }
@@ -257,13 +260,13 @@ pub async fn read_another_sessions_query_text(w: &World) -> Check {
 }
 
 pub async fn disabled_person_cannot_log_in(w: &World) -> Check {
-    let admin = w.session(&w.admin).await;
-    let sql = format!("SELECT disable_person('{}')", w.c2.login);
+    let admin = w.session("admin").await;
+    let sql = format!("SELECT disable_person('{}')", w.person("c2").login);
     admin
         .execute(sql.as_str(), &[])
         .await
         .map_err(|e| describe(&e))?;
-    let attempt = w.db.login_config(&w.c2).connect(NoTls).await;
+    let attempt = w.db.login_config(w.person("c2")).connect(NoTls).await;
     refused_with(
         "log in as a disabled person",
         attempt.map(|_| ()),
@@ -273,12 +276,12 @@ pub async fn disabled_person_cannot_log_in(w: &World) -> Check {
 }
 
 pub async fn disabled_agents_open_session_ends(w: &World) -> Check {
-    let (a1, mut messages) = watched_login(w.db.login_config(&w.a1))
+    let (a1, mut messages) = watched_login(w.db.login_config(w.person("a1")))
         .await
         .map_err(|e| describe(&e))?;
     rows(&a1, "SELECT id FROM tickets", 3).await?;
-    let admin = w.session(&w.admin).await;
-    let sql = format!("SELECT disable_person('{}')", w.a1.login);
+    let admin = w.session("admin").await;
+    let sql = format!("SELECT disable_person('{}')", w.person("a1").login);
     admin
         .execute(sql.as_str(), &[])
         .await
@@ -297,7 +300,7 @@ pub async fn disabled_agents_open_session_ends(w: &World) -> Check {
     let left =
         w.su.query_one(
             "SELECT count(*) FROM pg_stat_activity WHERE usename = $1",
-            &[&w.a1.login],
+            &[&w.person("a1").login],
         )
         .await
         .unwrap();
@@ -309,11 +312,11 @@ pub async fn disabled_agents_open_session_ends(w: &World) -> Check {
 
 /// NOTIFY bypasses RLS, so the payload is an id only, and reading it gives nothing.
 pub async fn notification_reveals_only_an_id(w: &World) -> Check {
-    let (c1, mut messages) = watched_login(w.db.login_config(&w.c1))
+    let (c1, mut messages) = watched_login(w.db.login_config(w.person("c1")))
         .await
         .map_err(|e| describe(&e))?;
     c1.batch_execute("LISTEN tickets_changed").await.unwrap();
-    let c2 = w.session(&w.c2).await;
+    let c2 = w.session("c2").await;
     let theirs = file(&c2, "private matter").await;
     let notification = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
@@ -350,7 +353,7 @@ pub async fn login_from_another_database_is_nobody(w: &World) -> Check {
     let c = tickets::db::connect_config(&config)
         .await
         .map_err(|e| format!("connect: {e}"))?;
-    rows(&c, &format!("SET app.user_id = '{}'", w.c1.id), 0).await?;
+    rows(&c, &format!("SET app.user_id = '{}'", w.person("c1").id), 0).await?;
     for sql in [
         "SELECT id FROM tickets",
         "SELECT id FROM users",
@@ -361,6 +364,10 @@ pub async fn login_from_another_database_is_nobody(w: &World) -> Check {
     }
     let create = "SELECT create_person('mole', 'admin', 'Mole', 'mole@example.test', 'pw')";
     refused(&c, create, "42501", "only admins manage people").await?;
-    let sql = format!("SELECT hand_off_ticket('{}', '{}')", w.c2_ticket, w.a1.id);
+    let sql = format!(
+        "SELECT hand_off_ticket('{}', '{}')",
+        w.ticket("c2_ticket"),
+        w.person("a1").id
+    );
     refused(&c, &sql, "42501", "is not an active tickets person").await
 }
