@@ -191,7 +191,7 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
             .draw(|f| crate::ui::render(&h.app, &theme, f))
             .map_err(|e| eyre!("{e}"))?;
         first_frames.push(started.elapsed());
-        let _ = h.effects.send(crate::app::Effect::Quit);
+        drop(h);
     }
     let (p50, _) = percentiles(first_frames.clone());
     let worst = first_frames
@@ -232,7 +232,7 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
         "| resident memory (whole bench process): before login / admin logged in, {tickets} visible / after paging through {loaded} rows | {rss_start:.1} / {rss_logged_in:.1} / {:.1} MB |\n",
         rss_mb()
     ));
-    let _ = h.effects.send(crate::app::Effect::Quit);
+    drop(h);
 
     // --- Live: COMMIT in one session to the refreshed frame in another client ------------
     if args.live_changes > 0 {
@@ -280,7 +280,7 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
             "| COMMIT to refreshed frame in another client, {} changes | p50 {p50:.2} ms, p99 {p99:.2} ms |\n",
             args.live_changes
         ));
-        let _ = watcher.effects.send(crate::app::Effect::Quit);
+        drop(watcher);
     }
     Ok(out)
 }

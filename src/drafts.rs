@@ -2,6 +2,8 @@
 //! confirms the insert: it survives a failed submit, a dropped connection and a crash.
 
 use crate::model::NewTicket;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -20,8 +22,9 @@ impl DraftStore {
             .map(|d| DraftStore::new(d.data_local_dir().join("drafts")))
     }
 
-    fn path(&self, server: &str, login: &str) -> PathBuf {
-        // One draft per person per server; the name only needs to be stable and file-safe.
+    fn path(&self, server: &str, login: &str, slot: &str) -> PathBuf {
+        // One draft per person per server per slot; the name only needs to be stable and
+        // file-safe.
         let safe: String = format!("{login}@{server}")
             .chars()
             .map(|c| {
@@ -32,28 +35,66 @@ impl DraftStore {
                 }
             })
             .collect();
-        self.dir.join(format!("{safe}.json"))
+        match slot {
+            "" => self.dir.join(format!("{safe}.json")),
+            slot => self.dir.join(format!("{safe}.{slot}.json")),
+        }
     }
 
+    /// The customer's unsent new ticket.
     pub fn load(&self, server: &str, login: &str) -> Option<NewTicket> {
-        let text = std::fs::read_to_string(self.path(server, login)).ok()?;
+        self.load_slot(server, login, "")
+    }
+
+    pub fn save(&self, server: &str, login: &str, draft: &NewTicket) -> std::io::Result<()> {
+        self.save_slot(server, login, "", draft)
+    }
+
+    pub fn clear(&self, server: &str, login: &str) -> std::io::Result<()> {
+        self.clear_slot(server, login, "")
+    }
+
+    /// Any draft by slot name (`[a-z0-9-]`), e.g. a reply being written to one ticket.
+    pub fn load_slot<T: DeserializeOwned>(
+        &self,
+        server: &str,
+        login: &str,
+        slot: &str,
+    ) -> Option<T> {
+        let text = std::fs::read_to_string(self.path(server, login, slot)).ok()?;
         serde_json::from_str(&text).ok()
     }
 
     /// Writes atomically (temp file, then rename), so a crash mid-write keeps the old draft.
-    pub fn save(&self, server: &str, login: &str, draft: &NewTicket) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let path = self.path(server, login);
+    /// Drafts are the person's private words: the directory is 0700 and each file 0600.
+    pub fn save_slot<T: Serialize>(
+        &self,
+        server: &str,
+        login: &str,
+        slot: &str,
+        draft: &T,
+    ) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)?;
+        let path = self.path(server, login, slot);
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(draft).map_err(std::io::Error::other)?,
-        )?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(&serde_json::to_vec_pretty(draft).map_err(std::io::Error::other)?)?;
+        file.sync_all()?;
         std::fs::rename(&tmp, &path)
     }
 
-    pub fn clear(&self, server: &str, login: &str) -> std::io::Result<()> {
-        match std::fs::remove_file(self.path(server, login)) {
+    pub fn clear_slot(&self, server: &str, login: &str, slot: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.path(server, login, slot)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }

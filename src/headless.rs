@@ -1,45 +1,39 @@
-//! The client without a terminal: the real state machine and the real worker on a person's own
-//! session, driven by typed keys. The benchmarks and the tests use it to read what a person
-//! would see, straight from the state.
+//! The client without a terminal: the real state machine driven by the real runtime on a
+//! person's own session, fed typed keys. The benchmarks and the tests use it to read what a
+//! person would see, straight from the state.
 
 use crate::app::keymap::Keymap;
-use crate::app::{App, Effect, Main, Msg, Screen, update};
-use crate::db::worker;
+use crate::app::{App, Main, Msg, Screen};
 use crate::drafts::DraftStore;
+use crate::runtime::{Flow, Runtime, Stats};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 pub struct Headless {
     pub app: App,
-    pub effects: mpsc::UnboundedSender<Effect>,
-    pub replies: mpsc::Receiver<Msg>,
-    /// How many list loads the state has asked for (to count refetches).
-    pub page_loads: usize,
+    pub runtime: Runtime,
 }
 
 impl Headless {
     /// A client for the server in `config` (no user or password: those are typed).
     pub fn start(config: tokio_postgres::Config, drafts: Option<DraftStore>) -> Headless {
-        let (tx, rx) = mpsc::channel(1024);
         let server = crate::db::connect::describe_target(&config);
-        let effects = worker::spawn(config, server.clone(), drafts, tx);
+        let runtime = Runtime::start(config, server.clone(), drafts);
         Headless {
             app: App::new(Keymap::default(), server, None),
-            effects,
-            replies: rx,
-            page_loads: 0,
+            runtime,
         }
     }
 
     pub fn apply(&mut self, msg: Msg) {
-        for e in update(&mut self.app, msg) {
-            if matches!(e, Effect::LoadPage { .. }) {
-                self.page_loads += 1;
-            }
-            // A closed worker shows up as a timeout in `settle` / `wait_until`.
-            let _ = self.effects.send(e);
+        if self.runtime.dispatch(&mut self.app, msg) == Flow::Quit {
+            self.app.quit = true;
         }
+    }
+
+    /// How many loads and actions the state has asked for so far.
+    pub fn stats(&self) -> &Stats {
+        &self.runtime.stats
     }
 
     pub fn key(&mut self, code: KeyCode) {
@@ -79,17 +73,17 @@ impl Headless {
             if !self.busy() {
                 // Replies already queued (counts) still count: take them too.
                 tokio::time::sleep(Duration::from_millis(30)).await;
-                match self.replies.try_recv() {
-                    Ok(m) => {
+                match self.runtime.try_recv() {
+                    Some(m) => {
                         self.apply(m);
                         continue;
                     }
-                    Err(_) => return Ok(()),
+                    None => return Ok(()),
                 }
             }
-            match tokio::time::timeout_at(deadline, self.replies.recv()).await {
+            match tokio::time::timeout_at(deadline, self.runtime.recv()).await {
                 Ok(Some(msg)) => self.apply(msg),
-                Ok(None) => return Err("the worker stopped".into()),
+                Ok(None) => return Err("the runtime stopped".into()),
                 Err(_) => {
                     return Err(format!(
                         "no answer within 10 s; notice: {:?}",
@@ -108,9 +102,9 @@ impl Headless {
     ) -> Result<(), String> {
         let deadline = tokio::time::Instant::now() + timeout;
         while !done(&self.app) {
-            match tokio::time::timeout_at(deadline, self.replies.recv()).await {
+            match tokio::time::timeout_at(deadline, self.runtime.recv()).await {
                 Ok(Some(m)) => self.apply(m),
-                Ok(None) => return Err("the worker stopped".into()),
+                Ok(None) => return Err("the runtime stopped".into()),
                 Err(_) => {
                     return Err(format!(
                         "timed out after {timeout:?}; notice: {:?}",
@@ -122,6 +116,14 @@ impl Headless {
         Ok(())
     }
 
+    /// Feeds whatever replies arrive during `time` (to see that nothing more comes).
+    pub async fn idle(&mut self, time: Duration) {
+        let deadline = tokio::time::Instant::now() + time;
+        while let Ok(Some(m)) = tokio::time::timeout_at(deadline, self.runtime.recv()).await {
+            self.apply(m);
+        }
+    }
+
     pub fn busy(&self) -> bool {
         match &self.app.screen {
             Screen::Login(f) => f.busy,
@@ -131,6 +133,7 @@ impl Headless {
                     || m.history_req.is_some()
                     || m.audit.loading.is_some()
                     || m.acting
+                    || !m.awaiting_echo.is_empty()
                     || m.form.as_ref().is_some_and(|f| f.submitting)
             }
         }

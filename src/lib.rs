@@ -14,6 +14,7 @@ pub mod headless;
 pub mod logging;
 pub mod model;
 pub mod people;
+pub mod runtime;
 pub mod seed;
 pub mod terminal;
 pub mod ui;

@@ -2,7 +2,7 @@ use clap::Parser;
 use color_eyre::eyre::{Result, bail, eyre};
 use std::io::BufRead;
 use std::process::ExitCode;
-use tickets::app::{App, Effect, keymap::Keymap};
+use tickets::app::{App, keymap::Keymap};
 use tickets::cli::{AdminDb, Cli, Command, ConnectArgs, UserCommand};
 use tickets::config::{self, ConnectionConfig, FileConfig};
 use tickets::db::{self, migrate};
@@ -223,25 +223,12 @@ async fn run_client(
     let _log = tickets::logging::init()?;
 
     let server = db::connect::describe_target(&pg);
-    let (reply_tx, reply_rx) = tokio::sync::mpsc::channel(1024);
-    let drafts = tickets::drafts::DraftStore::default_location();
-    let effects = db::worker::spawn(pg, server.clone(), drafts, reply_tx);
-    let mut app = App::new(keymap, server, login.clone());
-    app.login_hint = login_hint;
-    // A known login tries without a password first (peer, certificate or ~/.pgpass-style
-    // setups); the form asks for one only when the server does.
-    let initial = match login.filter(|l| !l.is_empty()) {
-        Some(login) => {
-            if let tickets::app::Screen::Login(form) = &mut app.screen {
-                form.busy = true;
-            }
-            vec![Effect::Login {
-                login,
-                password: None,
-            }]
-        }
-        None => Vec::new(),
-    };
-    tickets::terminal::run(app, theme, effects, reply_rx, initial).await?;
+    let runtime = tickets::runtime::Runtime::start(
+        pg,
+        server.clone(),
+        tickets::drafts::DraftStore::default_location(),
+    );
+    let app = App::new(keymap, server, login).with_login_hint(login_hint);
+    tickets::terminal::run(app, theme, runtime).await?;
     Ok(())
 }

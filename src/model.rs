@@ -225,3 +225,77 @@ pub enum Change {
     Status(Status),
     Priority(Priority),
 }
+
+/// Something a person does to one ticket. The database re-checks every rule; the answer is the
+/// changed row as the person may now see it (or nothing, when it left their view).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TicketAction {
+    Claim,
+    Release,
+    HandOff {
+        to: Uuid,
+    },
+    /// A direct change, made on the version the person saw (`seen_at` is its `updated_at`).
+    Change {
+        seen_at: DateTime<Utc>,
+        change: Change,
+    },
+}
+
+/// Why the database did not do what was asked: what a caller branches on, and the database's
+/// own words (never a stack trace). The I/O layer answers in this; `app` writes the sentences.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DbError {
+    /// The server could not be reached or the connection dropped: worth retrying later.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The server refused the login (wrong password, unknown or disabled login).
+    #[error("{0}")]
+    LoginRefused(String),
+    /// The database refused the statement; `code` is the SQLSTATE, `message` its reason.
+    #[error("{message}")]
+    Refused { code: String, message: String },
+}
+
+impl DbError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            DbError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// SQLSTATE of a write made on a version of the ticket that is no longer current.
+pub const STALE_WRITE: &str = "40001";
+
+/// Why a login did not lead to a session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginError {
+    /// The server wants a password and none was typed.
+    PasswordNeeded,
+    WrongPassword,
+    /// The login exists but may not log in (a disabled person).
+    Disabled {
+        login: String,
+    },
+    /// A PostgreSQL login that is not an active person of this database.
+    NotAPerson {
+        login: String,
+    },
+    /// Logged in, but the session could not be set up.
+    SetupFailed(DbError),
+    /// Any other refusal by the server, in its words.
+    Refused(String),
+    Unreachable(String),
+}
+
+impl LoginError {
+    /// Whether the form should ask for (another) password.
+    pub fn wants_password(&self) -> bool {
+        matches!(
+            self,
+            LoginError::PasswordNeeded | LoginError::WrongPassword | LoginError::Refused(_)
+        )
+    }
+}

@@ -1,7 +1,8 @@
 //! The terminal: enter and leave it, restore it on every exit path (also on panic, Ctrl-C,
 //! SIGTERM and Ctrl-Z/fg), and run the client's loop: events in, one state, draws out.
 
-use crate::app::{self, App, Effect, Msg};
+use crate::app::{App, Msg};
+use crate::runtime::{Flow, Runtime};
 use crate::ui::{self, theme::Theme};
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
@@ -13,7 +14,6 @@ use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use std::io::{Write, stdout};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// At most one frame per this interval (SSH links do not need 500 frames a second).
 const FRAME: Duration = Duration::from_millis(16);
@@ -30,26 +30,12 @@ fn leave() {
     ratatui::restore();
 }
 
-/// Runs the client until the person quits. `effects` reaches the database worker;
-/// `replies` brings its answers.
-pub async fn run(
-    mut app: App,
-    theme: Theme,
-    effects: mpsc::UnboundedSender<Effect>,
-    mut replies: mpsc::Receiver<Msg>,
-    initial: Vec<Effect>,
-) -> std::io::Result<()> {
+/// Runs the client until the person quits: terminal events and the runtime's answers in, one
+/// state, draws out. Every message goes through `runtime.dispatch`.
+pub async fn run(mut app: App, theme: Theme, mut runtime: Runtime) -> std::io::Result<()> {
     let mut terminal = enter()?;
-    let result = event_loop(
-        &mut terminal,
-        &mut app,
-        &theme,
-        &effects,
-        &mut replies,
-        initial,
-    )
-    .await;
-    let _ = effects.send(Effect::Quit);
+    let result = event_loop(&mut terminal, &mut app, &theme, &mut runtime).await;
+    drop(runtime);
     leave();
     result
 }
@@ -58,12 +44,10 @@ async fn event_loop(
     terminal: &mut DefaultTerminal,
     app: &mut App,
     theme: &Theme,
-    effects: &mpsc::UnboundedSender<Effect>,
-    replies: &mut mpsc::Receiver<Msg>,
-    initial: Vec<Effect>,
+    runtime: &mut Runtime,
 ) -> std::io::Result<()> {
-    for e in initial {
-        let _ = effects.send(e);
+    if runtime.begin(app) == Flow::Quit {
+        return Ok(());
     }
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -98,7 +82,7 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
             },
-            reply = replies.recv() => match reply {
+            reply = runtime.recv() => match reply {
                 Some(m) => m,
                 None => return Ok(()),
             },
@@ -106,21 +90,14 @@ async fn event_loop(
             _ = sigterm.recv() => return Ok(()),
             _ = tick => continue,
         };
-        let mut batch = vec![msg];
-        // Take whatever else is waiting, so a burst costs one frame.
-        while let Ok(more) = replies.try_recv() {
-            batch.push(more);
-        }
-        for msg in batch {
-            for effect in app::update(app, msg) {
-                if effect == Effect::Quit {
-                    return Ok(());
-                }
-                let _ = effects.send(effect);
-            }
-        }
-        if app.quit {
+        if runtime.dispatch(app, msg) == Flow::Quit {
             return Ok(());
+        }
+        // Take whatever else is waiting, so a burst costs one frame.
+        while let Some(more) = runtime.try_recv() {
+            if runtime.dispatch(app, more) == Flow::Quit {
+                return Ok(());
+            }
         }
         dirty = true;
     }

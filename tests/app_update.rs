@@ -133,10 +133,7 @@ fn login_form_sends_what_was_typed_and_shows_the_refusal() {
     );
     update(
         &mut app,
-        Msg::Db(Reply::LoginFailed {
-            message: "Wrong login or password.".into(),
-            needs_password: true,
-        }),
+        Msg::Db(Reply::LoginFailed(LoginError::WrongPassword)),
     );
     let Screen::Login(form) = &app.screen else {
         panic!("still on the login form")
@@ -257,16 +254,44 @@ fn claim_then_advance_to_the_next_ticket() {
     let effects = update(&mut app, ch('c'));
     assert_eq!(
         effects,
-        vec![Effect::Claim {
-            ticket: Uuid::from_u128(102)
+        vec![Effect::Act {
+            ticket: Uuid::from_u128(102),
+            action: TicketAction::Claim,
         }]
     );
     assert!(update(&mut app, ch('c')).is_empty(), "one action at a time");
+    let mut claimed = row(2, Some(1), Status::Open);
+    claimed.updated_at += chrono::Duration::seconds(1);
     let effects = update(
         &mut app,
-        Msg::Db(Reply::ActionDone {
+        Msg::Db(Reply::Acted {
             ticket: Uuid::from_u128(102),
-            done: "Claimed.".into(),
+            action: TicketAction::Claim,
+            result: Ok(Some(claimed.clone())),
+        }),
+    );
+    // The cursor lands on the one after it at once; the changed row is shown as returned.
+    assert_eq!(main_of(&app).selected().unwrap().id, Uuid::from_u128(103));
+    assert_eq!(
+        main_of(&app).list.rows[1],
+        claimed,
+        "the returned row replaces the old one"
+    );
+    assert_eq!(
+        app.notice.as_ref().unwrap().text,
+        "Claimed: the ticket is yours."
+    );
+    // One change, one refresh: the list and counts are reloaded by the live echo, not here.
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadPage { .. } | Effect::LoadCounts)),
+        "no reload from the action's own answer: {effects:?}"
+    );
+    let effects = update(
+        &mut app,
+        Msg::Db(Reply::Changed {
+            ids: vec![Uuid::from_u128(102)],
         }),
     );
     let (req, queue) = effects
@@ -275,8 +300,16 @@ fn claim_then_advance_to_the_next_ticket() {
             Effect::LoadPage { req, queue, .. } => Some((*req, *queue)),
             _ => None,
         })
-        .expect("reload after the action");
-    // The claimed ticket left the unassigned list; the cursor lands on the one after it.
+        .expect("the echo reloads the list");
+    assert_eq!(
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::LoadPage { .. } | Effect::LoadCounts))
+            .count(),
+        2,
+        "one list load and one count load: {effects:?}"
+    );
+    // The claimed ticket left the unassigned list; the cursor stays on the one after it.
     update(
         &mut app,
         Msg::Db(Reply::Page {
@@ -288,7 +321,6 @@ fn claim_then_advance_to_the_next_ticket() {
         }),
     );
     assert_eq!(main_of(&app).selected().unwrap().id, Uuid::from_u128(103));
-    assert_eq!(app.notice.as_ref().unwrap().text, "Claimed.");
 }
 
 #[test]
@@ -322,10 +354,13 @@ fn the_status_picker_offers_only_the_databases_moves() {
     let effects = update(&mut app, key(KeyCode::Enter));
     match &effects[..] {
         [
-            Effect::Change {
+            Effect::Act {
                 ticket,
-                change: Change::Status(Status::Resolved),
-                ..
+                action:
+                    TicketAction::Change {
+                        change: Change::Status(Status::Resolved),
+                        ..
+                    },
             },
         ] => assert_eq!(*ticket, Uuid::from_u128(101)),
         other => panic!("expected a status change, got {other:?}"),
@@ -339,10 +374,11 @@ fn hand_off_picks_another_agent() {
     let effects = update(&mut app, key(KeyCode::Enter));
     assert_eq!(
         effects,
-        vec![Effect::HandOff {
+        vec![Effect::Act {
             ticket: Uuid::from_u128(101),
-            to: Uuid::from_u128(2),
-            to_name: "Bo".into()
+            action: TicketAction::HandOff {
+                to: Uuid::from_u128(2)
+            },
         }]
     );
 }
@@ -417,8 +453,10 @@ fn the_new_ticket_form_validates_saves_drafts_and_keeps_text_on_failure() {
     );
     update(
         &mut app,
-        Msg::Db(Reply::CreateFailed {
-            message: "the connection to the database was closed.".into(),
+        Msg::Db(Reply::Created {
+            result: Err(DbError::Unreachable(
+                "the connection to the database was closed".into(),
+            )),
         }),
     );
     let form = main_of(&app).form.as_ref().expect("the form stays open");
@@ -428,8 +466,8 @@ fn the_new_ticket_form_validates_saves_drafts_and_keeps_text_on_failure() {
     assert_eq!(effects, vec![Effect::CreateTicket { ticket: expected }]);
     let effects = update(
         &mut app,
-        Msg::Db(Reply::TicketCreated {
-            id: Uuid::from_u128(7),
+        Msg::Db(Reply::Created {
+            result: Ok(Uuid::from_u128(7)),
         }),
     );
     assert!(effects.contains(&Effect::ClearDraft));

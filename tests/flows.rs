@@ -282,3 +282,62 @@ async fn server_search_finds_words_in_subject_and_description_within_the_queue()
     c.settle().await;
     assert_eq!(c.subjects().len(), 3, "Esc clears the search");
 }
+
+/// One change, one refresh: one's own priority change and claim reload the list and the counts
+/// once each (the live echo), not once for the action's answer and again for the echo.
+#[tokio::test]
+async fn ones_own_change_refreshes_the_list_and_counts_once() {
+    let db = TestDb::new().await;
+    let Cast { alice, al, .. } = db.cast().await;
+    let mut c = Client::start(&db, &alice);
+    c.login(&alice).await;
+    file_ticket(&mut c, "Printer on fire", "Third floor").await;
+    file_ticket(&mut c, "Scanner jammed", "Second floor").await;
+
+    let mut a = Client::start(&db, &al);
+    a.login(&al).await;
+    a.key(KeyCode::Char(']'));
+    a.settle().await;
+    assert_eq!(a.subjects().len(), 2);
+
+    let before = a.stats().clone();
+    a.key(KeyCode::Char('c'));
+    a.settle().await;
+    // Anything late would show within this spell.
+    a.idle(std::time::Duration::from_millis(500)).await;
+    let after = a.stats().clone();
+    assert_eq!(a.notice(), "Claimed: the ticket is yours.");
+    assert_eq!(
+        after.page_loads - before.page_loads,
+        1,
+        "list loads per claim"
+    );
+    assert_eq!(
+        after.count_loads - before.count_loads,
+        1,
+        "count loads per claim"
+    );
+    assert_eq!(a.subjects().len(), 1, "the claimed ticket left the pool");
+
+    a.key(KeyCode::Char('['));
+    a.settle().await;
+    let before = a.stats().clone();
+    a.key(KeyCode::Char('p'));
+    a.key(KeyCode::Char('G'));
+    a.key(KeyCode::Enter);
+    a.settle().await;
+    a.idle(std::time::Duration::from_millis(500)).await;
+    let after = a.stats().clone();
+    assert_eq!(a.notice(), "Priority is now urgent.");
+    assert_eq!(
+        after.page_loads - before.page_loads,
+        1,
+        "list loads per change"
+    );
+    assert_eq!(
+        after.count_loads - before.count_loads,
+        1,
+        "count loads per change"
+    );
+    assert_eq!(a.main().list.rows[0].priority, Priority::Urgent);
+}

@@ -101,7 +101,7 @@ async fn forged_and_foreign_notifications_reveal_nothing() {
     let mut m = Client::start(&db, &mallory);
     m.login(&mallory).await;
     assert!(m.subjects().is_empty());
-    let before = m.page_loads;
+    let before = m.stats().page_loads;
 
     // Mallory forges hints about alice's ticket, and noise, from her own psql session.
     let psql = db.login(&mallory).await;
@@ -127,7 +127,7 @@ async fn forged_and_foreign_notifications_reveal_nothing() {
     .await;
     m.settle().await;
     assert!(
-        m.page_loads > before,
+        m.stats().page_loads > before,
         "the hints were received and acted on (re-read through RLS)"
     );
     let main = m.main();
@@ -230,7 +230,7 @@ async fn a_burst_of_a_thousand_updates_costs_a_handful_of_refetches() {
     })
     .await;
     a.settle().await;
-    let before = a.page_loads;
+    let before = a.stats().page_loads;
 
     // 1,000 committed updates, each its own transaction and its own notification.
     let burst = tokio::spawn(async move {
@@ -250,7 +250,7 @@ async fn a_burst_of_a_thousand_updates_costs_a_handful_of_refetches() {
         a.key(KeyCode::Char('?'));
         assert!(a.app.help_open);
         a.key(KeyCode::Char('?'));
-        match tokio::time::timeout(Duration::from_millis(20), a.replies.recv()).await {
+        match tokio::time::timeout(Duration::from_millis(20), a.runtime.recv()).await {
             Ok(Some(msg)) => a.apply(msg),
             Ok(None) => panic!("worker stopped"),
             Err(_) => {}
@@ -271,7 +271,7 @@ async fn a_burst_of_a_thousand_updates_costs_a_handful_of_refetches() {
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     a.settle().await;
-    let refetches = a.page_loads - before;
+    let refetches = a.stats().page_loads - before;
     println!("1000 updates in {took:?} caused {refetches} list refetches");
     assert!(refetches >= 1, "the burst was seen");
     // At most one batch per 200 ms (plus the leading edge and a trailing round): a slow

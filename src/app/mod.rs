@@ -2,12 +2,13 @@
 //! `update` changes the state and returns `Effect`s; the worker performs them and answers with
 //! more messages. Nothing here awaits anything, so the UI never waits on the database.
 
+pub mod filter;
 pub mod form;
 pub mod keymap;
 pub mod msg;
 pub mod state;
 pub mod update;
 
-pub use msg::{Effect, Msg, Reply, RequestId};
+pub use msg::{Effect, LoadKind, Msg, Reply, RequestId};
 pub use state::*;
-pub use update::update;
+pub use update::{start, update};

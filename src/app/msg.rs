@@ -25,11 +25,8 @@ pub enum Reply {
         agents: Vec<PersonName>,
         draft: Option<NewTicket>,
     },
-    /// The server wants a password (or refused the one given): show the form with this line.
-    LoginFailed {
-        message: String,
-        needs_password: bool,
-    },
+    /// The login did not lead to a session: the form says why.
+    LoginFailed(LoginError),
     Page {
         req: RequestId,
         queue: Queue,
@@ -38,9 +35,7 @@ pub enum Reply {
         limit: usize,
     },
     /// How many tickets each of the person's queues holds.
-    Counts {
-        counts: Vec<(Queue, i64)>,
-    },
+    Counts { counts: Vec<(Queue, i64)> },
     Ticket {
         req: RequestId,
         id: Uuid,
@@ -56,36 +51,35 @@ pub enum Reply {
         rows: Vec<HistoryEntry>,
         append: bool,
     },
-    /// An action on a ticket succeeded: `done` says what, for the status line.
-    ActionDone {
+    /// The database answered an action on a ticket: the changed row as the person may now see
+    /// it (None once it left their view), or its refusal.
+    Acted {
         ticket: Uuid,
-        done: String,
+        action: TicketAction,
+        result: Result<Option<TicketRow>, DbError>,
     },
-    ActionFailed {
-        ticket: Option<Uuid>,
-        message: String,
-    },
-    TicketCreated {
-        id: Uuid,
-    },
-    CreateFailed {
-        message: String,
-    },
+    /// The database answered a new ticket: its id, or why not.
+    Created { result: Result<Uuid, DbError> },
     /// The live connection went away or came back. Back means: re-read what is on screen.
-    Connection {
-        online: bool,
-        message: String,
-    },
+    Connection { online: bool, message: String },
     /// Tickets that someone changed (hints from LISTEN; to be re-read through RLS).
-    Changed {
-        ids: Vec<Uuid>,
-    },
-    /// A query failed; `what` names it for the status line.
+    Changed { ids: Vec<Uuid> },
+    /// A load failed (`req` is its tag, when it had one).
     Failed {
         req: Option<RequestId>,
-        what: String,
-        message: String,
+        load: LoadKind,
+        error: DbError,
     },
+}
+
+/// What was being loaded, for the sentence when it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadKind {
+    List,
+    Counts,
+    Ticket,
+    History,
+    Audit,
 }
 
 /// What the state asks the world to do.
@@ -117,21 +111,10 @@ pub enum Effect {
         filter: AuditFilter,
         after: Option<AuditCursor>,
     },
-    Claim {
+    /// Do something to a ticket (one action in flight at a time).
+    Act {
         ticket: Uuid,
-    },
-    Release {
-        ticket: Uuid,
-    },
-    HandOff {
-        ticket: Uuid,
-        to: Uuid,
-        to_name: String,
-    },
-    Change {
-        ticket: Uuid,
-        seen_at: chrono::DateTime<chrono::Utc>,
-        change: crate::model::Change,
+        action: TicketAction,
     },
     CreateTicket {
         ticket: NewTicket,

@@ -19,6 +19,8 @@ pub struct App {
     pub server: String,
     /// A line of help on the login form (the demo lists its logins there).
     pub login_hint: Option<String>,
+    /// A prefilled login first tries to log in without a password (peer, certificate).
+    pub try_without_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +84,7 @@ impl TicketList {
         if self.filter.is_empty() {
             return (0..self.rows.len()).collect();
         }
-        super::update::fuzzy_filter(&self.rows, &self.filter)
+        super::filter::fuzzy_filter(&self.rows, &self.filter)
     }
 
     pub fn selected_row(&self) -> Option<&TicketRow> {
@@ -112,6 +114,16 @@ pub enum Picker {
     /// Which part of the audit filter to edit.
     AuditField { selected: usize },
 }
+
+/// The parts of the audit filter the field picker offers, in its order.
+pub const AUDIT_FIELDS: &[&str] = &[
+    "Changed by",
+    "Ticket",
+    "Kind of change",
+    "Since",
+    "Until",
+    "Clear all filters",
+];
 
 /// Text being typed into a one-line prompt (server search, audit filter fields).
 pub struct Prompt {
@@ -182,6 +194,9 @@ pub struct Main {
     pub online: bool,
     /// Changes arrived while the list was loading: reload once more when it arrives.
     pub refresh_pending: bool,
+    /// Tickets this person just changed whose live echo (the reload of the list and counts)
+    /// has not arrived yet.
+    pub awaiting_echo: Vec<Uuid>,
     next_request: RequestId,
 }
 
@@ -214,6 +229,7 @@ impl Main {
             prompt_error: None,
             online: true,
             refresh_pending: false,
+            awaiting_echo: Vec::new(),
             next_request: 0,
         }
     }
@@ -298,7 +314,14 @@ impl App {
             quit: false,
             server,
             login_hint: None,
+            try_without_password: has_login,
         }
+    }
+
+    /// The same, with a line of help on the login form.
+    pub fn with_login_hint(mut self, hint: Option<String>) -> App {
+        self.login_hint = hint;
+        self
     }
 
     pub fn main(&self) -> Option<&Main> {

@@ -1,29 +1,7 @@
-//! Turning driver errors into one clear line for a person.
+//! Turning driver errors into the typed `DbError` the rest of the client branches on.
 
+pub use crate::model::DbError;
 use tokio_postgres::error::SqlState;
-
-/// An error from the database, reduced to what a caller branches on and what a person reads.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    /// The server could not be reached or the connection dropped: worth retrying later.
-    #[error("{0}")]
-    Unreachable(String),
-    /// The server refused the login (wrong password, unknown or disabled login).
-    #[error("{0}")]
-    LoginRefused(String),
-    /// The database refused the statement; `code` is the SQLSTATE.
-    #[error("{message}")]
-    Refused { code: String, message: String },
-}
-
-impl DbError {
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            DbError::Refused { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-}
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {

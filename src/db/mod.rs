@@ -1,4 +1,6 @@
-//! Everything that speaks SQL. The UI never imports tokio_postgres.
+//! Everything that speaks SQL, in the client's own terms: model types in and out, and a typed
+//! `DbError` (SQLSTATE and the database's reason). Nothing here knows the UI: `db` imports
+//! nothing from `app`, `ui` or the drafts; the runtime translates between the two.
 
 pub mod cluster;
 pub mod connect;
@@ -6,7 +8,7 @@ pub mod error;
 pub mod listen;
 pub mod migrate;
 pub mod repo;
-pub mod worker;
+pub mod session;
 
 pub use connect::{connect, connect_config};
 pub use error::{DbError, describe};

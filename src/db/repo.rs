@@ -352,31 +352,53 @@ pub async fn create_ticket(client: &Client, t: &NewTicket) -> Result<Uuid, DbErr
     Ok(row.get(0))
 }
 
-pub async fn claim(client: &Client, ticket: Uuid) -> Result<(), DbError> {
-    client
-        .execute("SELECT public.claim_ticket($1)", &[&ticket])
-        .await?;
-    Ok(())
+/// One list row by id, as the person may see it now (None when it is not theirs to see).
+pub async fn row(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketRow>, DbError> {
+    let sql = format!(
+        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = $1) \
+         SELECT {ROW_COLUMNS} FROM page t LEFT JOIN {names} a ON a.id = t.agent_id",
+        names = names_of(me.role, "SELECT id FROM page", false)
+    );
+    Ok(client
+        .query_opt(&sql, &[&id])
+        .await?
+        .as_ref()
+        .map(ticket_row))
 }
 
-pub async fn release(client: &Client, ticket: Uuid) -> Result<(), DbError> {
-    client
-        .execute("SELECT public.release_ticket($1)", &[&ticket])
-        .await?;
-    Ok(())
+/// Performs one action on a ticket; the database re-checks every rule and refuses with its
+/// reason. Answers the changed row as the person may now see it (None once it left their view,
+/// as after a hand-off).
+pub async fn act(
+    client: &Client,
+    me: &Me,
+    ticket: Uuid,
+    action: &TicketAction,
+) -> Result<Option<TicketRow>, DbError> {
+    match action {
+        TicketAction::Claim => {
+            client
+                .execute("SELECT public.claim_ticket($1)", &[&ticket])
+                .await?;
+        }
+        TicketAction::Release => {
+            client
+                .execute("SELECT public.release_ticket($1)", &[&ticket])
+                .await?;
+        }
+        TicketAction::HandOff { to } => {
+            client
+                .execute("SELECT public.hand_off_ticket($1, $2)", &[&ticket, to])
+                .await?;
+        }
+        TicketAction::Change { seen_at, change } => {
+            self::change(client, ticket, *seen_at, change).await?;
+        }
+    }
+    row(client, me, ticket).await
 }
 
-pub async fn hand_off(client: &Client, ticket: Uuid, to_agent: Uuid) -> Result<(), DbError> {
-    client
-        .execute(
-            "SELECT public.hand_off_ticket($1, $2)",
-            &[&ticket, &to_agent],
-        )
-        .await?;
-    Ok(())
-}
-
-pub async fn change(
+async fn change(
     client: &Client,
     ticket: Uuid,
     seen_at: DateTime<Utc>,
@@ -395,7 +417,7 @@ pub async fn change(
     let n = client.execute(sql, &[&value, &ticket, &seen_at]).await?;
     if n == 0 {
         return Err(DbError::Refused {
-            code: "40001".into(),
+            code: STALE_WRITE.into(),
             message:
                 "the ticket changed since you saw it (or is no longer yours); it has been reloaded"
                     .into(),

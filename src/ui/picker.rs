@@ -3,8 +3,8 @@
 
 use super::text::{centered, fit, width};
 use super::{Ctx, list::MARK};
+use crate::app::AUDIT_FIELDS;
 use crate::app::keymap::Action;
-use crate::app::update::AUDIT_FIELDS;
 use crate::app::{Main, Picker};
 use crate::model::TicketRow;
 use ratatui::Frame;

@@ -81,7 +81,7 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Claim => with_ticket(main, |main, t| {
             if main.can_claim(t) {
-                Ok(act(main, t.id, Effect::Claim { ticket: t.id }))
+                Ok(act(main, t.id, TicketAction::Claim))
             } else if main.me.role != Role::Agent {
                 Err("Only agents claim tickets.".into())
             } else {
@@ -90,7 +90,7 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
         }),
         Action::Release => with_ticket(main, |main, t| {
             if main.can_release(t) {
-                Ok(act(main, t.id, Effect::Release { ticket: t.id }))
+                Ok(act(main, t.id, TicketAction::Release))
             } else {
                 Err("Only an assigned, active ticket of yours can be released.".into())
             }
@@ -201,9 +201,10 @@ pub(super) fn with_ticket(
 }
 
 /// Sends an action on a ticket and remembers where the cursor goes next (act-and-advance).
-pub(super) fn act(main: &mut Main, ticket: uuid::Uuid, effect: Effect) -> Vec<Effect> {
+pub(super) fn act(main: &mut Main, ticket: uuid::Uuid, action: TicketAction) -> Vec<Effect> {
     main.acting = true;
-    if main.view == View::Tickets {
+    // Act-and-advance belongs to the list: from the detail, the person stays on their ticket.
+    if main.view == View::Tickets && main.focus == Pane::List {
         let visible = main.list.visible();
         let pos = visible.iter().position(|&i| main.list.rows[i].id == ticket);
         main.advance_to = pos
@@ -214,7 +215,7 @@ pub(super) fn act(main: &mut Main, ticket: uuid::Uuid, effect: Effect) -> Vec<Ef
             })
             .map(|&i| main.list.rows[i].id);
     }
-    vec![effect]
+    vec![Effect::Act { ticket, action }]
 }
 
 pub(super) fn move_cursor(main: &mut Main, delta: isize) -> Vec<Effect> {

@@ -254,22 +254,30 @@ pub(super) fn choose(main: &mut Main) -> Vec<Effect> {
     let Some(picker) = main.picker.take() else {
         return Vec::new();
     };
-    let seen_at = main
-        .detail
-        .as_ref()
-        .map(|d| d.row.updated_at)
-        .or(main.selected().map(|r| r.updated_at));
+    // The version of the picker's own ticket the person saw (never another row's).
+    let seen_of = |main: &Main, id: uuid::Uuid| {
+        main.detail
+            .as_ref()
+            .filter(|d| d.row.id == id)
+            .map(|d| d.row.updated_at)
+            .or_else(|| {
+                main.list
+                    .rows
+                    .iter()
+                    .find(|r| r.id == id)
+                    .map(|r| r.updated_at)
+            })
+    };
     match picker {
         Picker::Status {
             ticket,
             options,
             selected,
-        } => match (options.get(selected), seen_at) {
+        } => match (options.get(selected), seen_of(main, ticket)) {
             (Some(&to), Some(seen_at)) => act(
                 main,
                 ticket,
-                Effect::Change {
-                    ticket,
+                TicketAction::Change {
                     seen_at,
                     change: Change::Status(to),
                 },
@@ -280,12 +288,11 @@ pub(super) fn choose(main: &mut Main) -> Vec<Effect> {
             ticket,
             options,
             selected,
-        } => match (options.get(selected), seen_at) {
+        } => match (options.get(selected), seen_of(main, ticket)) {
             (Some(&to), Some(seen_at)) => act(
                 main,
                 ticket,
-                Effect::Change {
-                    ticket,
+                TicketAction::Change {
                     seen_at,
                     change: Change::Priority(to),
                 },
@@ -297,14 +304,7 @@ pub(super) fn choose(main: &mut Main) -> Vec<Effect> {
             options,
             selected,
         } => match options.get(selected) {
-            Some(agent) => {
-                let effect = Effect::HandOff {
-                    ticket,
-                    to: agent.id,
-                    to_name: agent.display_name.clone(),
-                };
-                act(main, ticket, effect)
-            }
+            Some(agent) => act(main, ticket, TicketAction::HandOff { to: agent.id }),
             None => Vec::new(),
         },
         Picker::AuditField { selected } => match selected {

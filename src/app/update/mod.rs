@@ -13,11 +13,9 @@ use replies::*;
 
 use super::form::{FormField, TicketForm};
 use super::keymap::Action;
-use super::msg::{Effect, Msg, Reply};
+use super::msg::{Effect, LoadKind, Msg, Reply};
 use super::state::*;
 use crate::model::*;
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32Str};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler;
 
@@ -25,15 +23,6 @@ use tui_input::backend::crossterm::EventHandler;
 const PREFETCH: usize = 20;
 const PAGE_STEP: usize = 10;
 pub const PAGE: usize = 100;
-
-pub const AUDIT_FIELDS: &[&str] = &[
-    "Changed by",
-    "Ticket",
-    "Kind of change",
-    "Since",
-    "Until",
-    "Clear all filters",
-];
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -51,19 +40,19 @@ pub(super) fn notice(app: &mut App, text: impl Into<String>, error: bool) {
     });
 }
 
-/// Indices of the rows whose subject fuzzy-matches `filter`, in list order.
-pub fn fuzzy_filter(rows: &[TicketRow], filter: &str) -> Vec<usize> {
-    let pattern = Pattern::parse(filter, CaseMatching::Smart, Normalization::Smart);
-    let mut matcher = Matcher::new(Config::DEFAULT);
-    let mut buf = Vec::new();
-    rows.iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            let haystack = format!("{} {} {}", r.subject, r.status, r.priority);
-            pattern
-                .score(Utf32Str::new(&haystack, &mut buf), &mut matcher)
-                .is_some()
-        })
-        .map(|(i, _)| i)
-        .collect()
+/// The state's first effects: a known login first tries without a password (peer, certificate
+/// or ~/.pgpass-style setups); the form asks for one only when the server does.
+pub fn start(app: &mut App) -> Vec<Effect> {
+    let Screen::Login(form) = &mut app.screen else {
+        return Vec::new();
+    };
+    let login = form.login.value().trim().to_owned();
+    if !app.try_without_password || login.is_empty() {
+        return Vec::new();
+    }
+    form.busy = true;
+    vec![Effect::Login {
+        login,
+        password: None,
+    }]
 }

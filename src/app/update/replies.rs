@@ -26,15 +26,11 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         app.screen = Screen::Main(Box::new(main));
         return effects;
     }
-    if let Reply::LoginFailed {
-        message,
-        needs_password,
-    } = reply
-    {
+    if let Reply::LoginFailed(why) = reply {
         if let Screen::Login(form) = &mut app.screen {
             form.busy = false;
-            form.error = Some(message);
-            if needs_password {
+            form.error = Some(login_failed(&why));
+            if why.wants_password() {
                 form.focus = LoginField::Password;
             }
         }
@@ -46,7 +42,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
     };
     let mut message = None;
     let effects = match reply {
-        Reply::LoggedIn { .. } | Reply::LoginFailed { .. } => Vec::new(),
+        Reply::LoggedIn { .. } | Reply::LoginFailed(_) => Vec::new(),
         Reply::Page {
             req,
             queue,
@@ -83,7 +79,10 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             }
             effects
         }
-        Reply::Changed { ids } => on_changed(main, &ids),
+        Reply::Changed { ids } => {
+            main.awaiting_echo.retain(|id| !ids.contains(id));
+            on_changed(main, &ids)
+        }
         Reply::Connection {
             online,
             message: why,
@@ -96,6 +95,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             } else if !was {
                 // Notifications sent while away are lost: re-read everything on screen.
                 message = Some(("Live again.".to_owned(), false));
+                main.awaiting_echo.clear();
                 refresh(main)
             } else {
                 Vec::new()
@@ -152,45 +152,60 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 Vec::new()
             }
         }
-        Reply::ActionDone { ticket, done } => {
-            main.acting = false;
-            message = Some((done, false));
-            after_action(main, ticket)
-        }
-        Reply::ActionFailed {
+        Reply::Acted {
             ticket,
-            message: why,
+            action,
+            result: Ok(row),
+        } => {
+            main.acting = false;
+            main.awaiting_echo.push(ticket);
+            message = Some((action_done(main, &action), false));
+            acted(main, ticket, row)
+        }
+        Reply::Acted {
+            ticket,
+            result: Err(error),
+            ..
         } => {
             main.acting = false;
             main.advance_to = None;
-            message = Some((why, true));
-            match ticket {
-                Some(t) => after_action(main, t),
-                None => Vec::new(),
+            message = Some((refused(&error), true));
+            if matches!(error, DbError::Unreachable(_)) {
+                Vec::new()
+            } else {
+                // Nothing changed, so no live echo comes: show the ticket as it is now.
+                after_refusal(main, ticket)
             }
         }
-        Reply::TicketCreated { id } => {
+        Reply::Created { result: Ok(id) } => {
+            main.awaiting_echo.push(id);
             main.form = None;
             main.draft = None;
-            main.advance_to = Some(id);
             message = Some(("Ticket filed. An agent will pick it up.".into(), false));
-            let mut effects = vec![Effect::ClearDraft];
-            effects.extend(load_counts(main));
-            effects.extend(load_list(main, Load::Again));
-            effects
+            // The live echo of the insert reloads the list; the new ticket is selected then
+            // (or now, if the echo came first).
+            let visible = main.list.visible();
+            match visible.iter().position(|&i| main.list.rows[i].id == id) {
+                Some(p) => {
+                    main.list.selected = p;
+                    let mut effects = vec![Effect::ClearDraft];
+                    effects.extend(select_changed(main));
+                    effects
+                }
+                None => {
+                    main.advance_to = Some(id);
+                    vec![Effect::ClearDraft]
+                }
+            }
         }
-        Reply::CreateFailed { message: why } => {
+        Reply::Created { result: Err(e) } => {
             if let Some(form) = &mut main.form {
                 form.submitting = false;
-                form.error = Some(format!("{why} Your text is kept."));
+                form.error = Some(format!("{} Your text is kept.", refused_create(&e)));
             }
             Vec::new()
         }
-        Reply::Failed {
-            req,
-            what,
-            message: why,
-        } => {
+        Reply::Failed { req, load, error } => {
             if req.is_some() && req == main.list.loading {
                 main.list.loading = None;
             }
@@ -203,7 +218,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             if req.is_some() && req == main.history_req {
                 main.history_req = None;
             }
-            message = Some((format!("{what}: {why}"), true));
+            message = Some((load_failed(load, &error), true));
             Vec::new()
         }
     };
@@ -229,18 +244,39 @@ pub(super) fn select_changed_or_reload(main: &mut Main) -> Vec<Effect> {
     select_changed(main)
 }
 
-/// After an action: reload counts and the list; the page that comes back selects the next
-/// ticket (or reloads this one if it is still selected and changed).
-pub(super) fn after_action(main: &mut Main, ticket: uuid::Uuid) -> Vec<Effect> {
-    let mut effects = load_counts(main);
+/// After an action the database did: the changed row replaces the one on screen at once. The
+/// list and counts are not reloaded here: the live echo of the same change does that, once.
+/// In the list, the cursor moves on to the next ticket (act-and-advance); in the detail, the
+/// person stays on the ticket they chose.
+pub(super) fn acted(main: &mut Main, ticket: uuid::Uuid, row: Option<TicketRow>) -> Vec<Effect> {
+    if let Some(row) = &row {
+        if let Some(r) = main.list.rows.iter_mut().find(|r| r.id == ticket) {
+            *r = row.clone();
+        }
+        if let Some(d) = main.detail.as_mut().filter(|d| d.row.id == ticket) {
+            d.row = row.clone();
+        }
+    }
+    let Some(next) = main.advance_to.take() else {
+        return Vec::new();
+    };
+    let visible = main.list.visible();
+    if let Some(p) = visible.iter().position(|&i| main.list.rows[i].id == next) {
+        main.list.selected = p;
+    }
+    select_changed(main)
+}
+
+/// After a refusal: nothing changed in the database, so no echo comes; re-read the ticket
+/// and the list so the screen shows what the database has.
+pub(super) fn after_refusal(main: &mut Main, ticket: uuid::Uuid) -> Vec<Effect> {
+    let mut effects = Vec::new();
     match main.view {
         View::Tickets => effects.extend(load_list(main, Load::Again)),
-        View::Audit => {
-            effects.extend(load_audit(main, false));
-            if main.detail.as_ref().is_some_and(|d| d.row.id == ticket) {
-                effects.extend(load_ticket(main, ticket));
-            }
-        }
+        View::Audit => effects.extend(load_audit(main, false)),
+    }
+    if main.detail.as_ref().is_some_and(|d| d.row.id == ticket) {
+        effects.extend(load_ticket(main, ticket));
     }
     effects
 }
@@ -278,5 +314,90 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
             }
             effects
         }
+    }
+}
+
+/// What a person reads after an action the database did.
+fn action_done(main: &Main, action: &TicketAction) -> String {
+    match action {
+        TicketAction::Claim => "Claimed: the ticket is yours.".into(),
+        TicketAction::Release => "Released to the unassigned pool.".into(),
+        TicketAction::HandOff { to } => {
+            let name = main
+                .agents
+                .iter()
+                .find(|a| a.id == *to)
+                .map_or("another agent", |a| a.display_name.as_str());
+            format!("Handed off to {name}.")
+        }
+        TicketAction::Change {
+            change: Change::Status(s),
+            ..
+        } => format!("Status is now {s}."),
+        TicketAction::Change {
+            change: Change::Priority(p),
+            ..
+        } => format!("Priority is now {p}."),
+    }
+}
+
+/// The database's reason, as one sentence.
+fn sentence(s: &str) -> String {
+    let s = s.trim();
+    if s.ends_with('.') || s.ends_with(')') {
+        s.to_owned()
+    } else {
+        format!("{s}.")
+    }
+}
+
+/// Why an action was not done: offline (nothing sent) or the database's own reason.
+fn refused(e: &DbError) -> String {
+    match e {
+        DbError::Unreachable(why) => format!(
+            "Offline ({why}). Nothing was sent; it will work again when the connection is back."
+        ),
+        other => format!("Refused: {}", sentence(&other.to_string())),
+    }
+}
+
+fn refused_create(e: &DbError) -> String {
+    match e {
+        DbError::Unreachable(why) => format!(
+            "Offline ({why}). Nothing was sent; it will work again when the connection is back."
+        ),
+        other => sentence(&other.to_string()),
+    }
+}
+
+fn load_failed(load: LoadKind, e: &DbError) -> String {
+    if let DbError::Unreachable(why) = e {
+        return format!("Offline: {why}. Reconnecting…");
+    }
+    let what = match load {
+        LoadKind::List => "Loading the list",
+        LoadKind::Counts => "Counting",
+        LoadKind::Ticket => "Loading the ticket",
+        LoadKind::History => "Loading the history",
+        LoadKind::Audit => "Loading the audit log",
+    };
+    format!("{what}: {e}")
+}
+
+/// The login form's line for a login that did not lead to a session.
+fn login_failed(e: &LoginError) -> String {
+    match e {
+        LoginError::PasswordNeeded => "Type your password.".into(),
+        LoginError::WrongPassword => "Wrong login or password.".into(),
+        LoginError::Disabled { login } => {
+            format!("{login} is disabled. Ask an admin to enable it.")
+        }
+        LoginError::NotAPerson { login } => format!(
+            "{login} can log in to PostgreSQL but is not an active tickets person. Ask an admin."
+        ),
+        LoginError::SetupFailed(e) => {
+            format!("Logged in, but the database refused to set up the session: {e}")
+        }
+        LoginError::Refused(m) | LoginError::Unreachable(m) => m.clone(),
     }
 }

@@ -1,0 +1,96 @@
+//! A person's own database session: the login, what the session needs to start (who am I, the
+//! moves, the agents), and replacing a connection the server ended. Answers in model types.
+
+use super::error::DbError;
+use super::repo;
+use crate::model::*;
+use std::sync::Arc;
+use tokio_postgres::{Client, Config};
+
+/// One logged-in person's connection. Cheap to clone; the connection is shared.
+#[derive(Clone)]
+pub struct Session {
+    pub client: Arc<Client>,
+    pub me: Me,
+    /// The person's connection settings (with their password), for reconnecting.
+    pub config: Config,
+}
+
+/// What the client needs to start: the session and the rules it shows.
+pub struct Opened {
+    pub session: Session,
+    pub moves: Vec<Move>,
+    pub agents: Vec<PersonName>,
+}
+
+/// Logs `login` in on the server of `config` (no password: peer, certificate or a server that
+/// does not ask).
+pub async fn open(
+    config: &Config,
+    login: &str,
+    password: Option<&str>,
+) -> Result<Opened, LoginError> {
+    let mut config = config.clone();
+    config.user(login);
+    if let Some(p) = password.filter(|p| !p.is_empty()) {
+        config.password(p);
+    }
+    let typed = password.is_some_and(|p| !p.is_empty());
+    let client = super::connect_config(&config)
+        .await
+        .map_err(|e| login_error(e, login, typed))?;
+    let me = repo::whoami(&client)
+        .await
+        .map_err(|_| LoginError::NotAPerson {
+            login: login.to_owned(),
+        })?;
+    let moves = repo::moves(&client, me.role)
+        .await
+        .map_err(LoginError::SetupFailed)?;
+    let agents = repo::agents(&client, &me)
+        .await
+        .map_err(LoginError::SetupFailed)?;
+    tracing::info!(login, role = %me.role, "logged in");
+    Ok(Opened {
+        session: Session {
+            client: Arc::new(client),
+            me,
+            config,
+        },
+        moves,
+        agents,
+    })
+}
+
+fn login_error(e: DbError, login: &str, typed: bool) -> LoginError {
+    match e {
+        DbError::LoginRefused(m) if m.contains("not permitted to log in") => LoginError::Disabled {
+            login: login.to_owned(),
+        },
+        DbError::LoginRefused(m) if m.contains("password authentication failed") => {
+            LoginError::WrongPassword
+        }
+        DbError::LoginRefused(m) => LoginError::Refused(m),
+        DbError::Unreachable(m)
+            if m.contains("password missing") || (!typed && m.contains("password")) =>
+        {
+            LoginError::PasswordNeeded
+        }
+        DbError::Unreachable(m) => LoginError::Unreachable(m),
+        DbError::Refused { message, .. } => LoginError::Refused(message),
+    }
+}
+
+impl Session {
+    /// A session ended by the server (restart, pg_terminate_backend) is replaced before the
+    /// next request rather than failing every request after it.
+    pub async fn reconnect_if_closed(&mut self) -> Result<(), DbError> {
+        if !self.client.is_closed() {
+            return Ok(());
+        }
+        let client = super::connect_config(&self.config).await?;
+        tracing::info!("main session reconnected");
+        self.client = Arc::new(client);
+        Ok(())
+    }
+}

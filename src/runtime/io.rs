@@ -1,0 +1,328 @@
+//! The I/O task: performs the state's effects on the person's own session and answers with
+//! messages. Reads run concurrently (tokio-postgres pipelines them on one connection), so a
+//! slow list never holds up a detail; when effects pile up, only the latest load of each pane
+//! runs (latest wins). Actions run one at a time, in order. No sentence is written here: the
+//! answers are model types and typed errors, and `app` says what they mean to a person.
+
+use super::drafts::DraftSaver;
+use crate::app::{Effect, LoadKind, Msg, Reply};
+use crate::db::listen::{self, ListenEvent};
+use crate::db::{repo, session, session::Session};
+use crate::drafts::DraftStore;
+use crate::model::*;
+use tokio::sync::mpsc;
+use tokio_postgres::Config;
+use tokio_util::sync::CancellationToken;
+
+/// Starts the task; send it effects, read its answers from `replies`.
+pub fn spawn(
+    config: Config,
+    server: String,
+    drafts: Option<DraftStore>,
+    replies: mpsc::Sender<Msg>,
+) -> mpsc::UnboundedSender<Effect> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(config, server, drafts, rx, replies));
+    tx
+}
+
+/// The logged-in person's session and the token that stops their LISTEN task.
+struct LoggedIn {
+    session: Session,
+    stop_listening: CancellationToken,
+}
+
+impl Drop for LoggedIn {
+    fn drop(&mut self) {
+        self.stop_listening.cancel();
+    }
+}
+
+async fn run(
+    config: Config,
+    server: String,
+    drafts: Option<DraftStore>,
+    mut effects: mpsc::UnboundedReceiver<Effect>,
+    replies: mpsc::Sender<Msg>,
+) {
+    let mut current: Option<LoggedIn> = None;
+    let drafts = DraftSaver::start(drafts, server);
+    let (live_tx, mut live) = mpsc::unbounded_channel();
+    loop {
+        let first = tokio::select! {
+            effect = effects.recv() => match effect {
+                Some(e) => e,
+                None => break,
+            },
+            Some(event) = live.recv() => {
+                let reply = match event {
+                    ListenEvent::Changed(ids) => Reply::Changed { ids },
+                    ListenEvent::Offline(why) => Reply::Connection { online: false, message: why },
+                    ListenEvent::Online => {
+                        // The server is back: make sure the main session is too, then say so.
+                        let Some(c) = current.as_mut() else { continue };
+                        match c.session.reconnect_if_closed().await {
+                            Ok(()) => Reply::Connection { online: true, message: String::new() },
+                            Err(why) => Reply::Connection { online: false, message: why.to_string() },
+                        }
+                    }
+                };
+                if replies.send(Msg::Db(reply)).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let mut batch = vec![first];
+        while let Ok(more) = effects.try_recv() {
+            batch.push(more);
+        }
+        // One connection answers in order: the counts go last, so the list and the open ticket
+        // are not held up behind them.
+        batch.sort_by_key(|e| matches!(e, Effect::LoadCounts));
+        for effect in latest_wins(batch) {
+            match effect {
+                Effect::Quit => {
+                    drafts.flush().await;
+                    return;
+                }
+                Effect::Login { login, password } => {
+                    let reply = match session::open(&config, &login, password.as_deref()).await {
+                        Ok(opened) => {
+                            let draft = drafts.load(&login).await;
+                            drafts.set_login(&login);
+                            let stop_listening = CancellationToken::new();
+                            tokio::spawn(listen::run(
+                                opened.session.config.clone(),
+                                live_tx.clone(),
+                                stop_listening.clone(),
+                            ));
+                            let me = opened.session.me.clone();
+                            current = Some(LoggedIn {
+                                session: opened.session,
+                                stop_listening,
+                            });
+                            Reply::LoggedIn {
+                                me,
+                                moves: opened.moves,
+                                agents: opened.agents,
+                                draft,
+                            }
+                        }
+                        Err(e) => Reply::LoginFailed(e),
+                    };
+                    if replies.send(Msg::Db(reply)).await.is_err() {
+                        break;
+                    }
+                }
+                Effect::SaveDraft { ticket } => drafts.save(ticket),
+                Effect::ClearDraft => drafts.clear(),
+                effect => {
+                    let Some(c) = current.as_mut() else { continue };
+                    if let Err(why) = c.session.reconnect_if_closed().await {
+                        // Nothing could be sent: answer every effect with the reason.
+                        let why = DbError::Unreachable(why.to_string());
+                        if replies.send(Msg::Db(failure(effect, why))).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    let (session, replies) = (c.session.clone(), replies.clone());
+                    if is_action(&effect) {
+                        // In order: the state allows one action in flight anyway.
+                        let reply = perform(&session, effect).await;
+                        if replies.send(Msg::Db(reply)).await.is_err() {
+                            break;
+                        }
+                    } else {
+                        tokio::spawn(async move {
+                            let reply = perform(&session, effect).await;
+                            let _ = replies.send(Msg::Db(reply)).await;
+                        });
+                    }
+                }
+            }
+        }
+    }
+    drafts.flush().await;
+}
+
+/// The answer to an effect that failed as a whole with `error`.
+fn failure(effect: Effect, error: DbError) -> Reply {
+    match effect {
+        Effect::CreateTicket { .. } => Reply::Created { result: Err(error) },
+        Effect::Act { ticket, action } => Reply::Acted {
+            ticket,
+            action,
+            result: Err(error),
+        },
+        Effect::LoadPage { req, .. } => Reply::Failed {
+            req: Some(req),
+            load: LoadKind::List,
+            error,
+        },
+        Effect::LoadTicket { req, .. } => Reply::Failed {
+            req: Some(req),
+            load: LoadKind::Ticket,
+            error,
+        },
+        Effect::LoadHistory { req, .. } => Reply::Failed {
+            req: Some(req),
+            load: LoadKind::History,
+            error,
+        },
+        Effect::LoadAudit { req, .. } => Reply::Failed {
+            req: Some(req),
+            load: LoadKind::Audit,
+            error,
+        },
+        _ => Reply::Failed {
+            req: None,
+            load: LoadKind::Counts,
+            error,
+        },
+    }
+}
+
+fn is_action(e: &Effect) -> bool {
+    matches!(e, Effect::Act { .. } | Effect::CreateTicket { .. })
+}
+
+/// Which pane a load fills: of several loads for one pane in a batch, only the last runs.
+fn pane(e: &Effect) -> Option<LoadKind> {
+    match e {
+        Effect::LoadPage { .. } => Some(LoadKind::List),
+        Effect::LoadTicket { .. } => Some(LoadKind::Ticket),
+        Effect::LoadHistory { .. } => Some(LoadKind::History),
+        Effect::LoadAudit { .. } => Some(LoadKind::Audit),
+        Effect::LoadCounts => Some(LoadKind::Counts),
+        _ => None,
+    }
+}
+
+/// Drops loads superseded by a later load of the same pane in the same batch.
+pub fn latest_wins(batch: Vec<Effect>) -> Vec<Effect> {
+    let keep: Vec<bool> = (0..batch.len())
+        .map(|i| match pane(&batch[i]) {
+            Some(p) => !batch[i + 1..].iter().any(|later| pane(later) == Some(p)),
+            None => true,
+        })
+        .collect();
+    batch
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect()
+}
+
+async fn perform(session: &Session, effect: Effect) -> Reply {
+    let (client, me) = (&*session.client, &session.me);
+    match effect {
+        Effect::LoadPage {
+            req,
+            queue,
+            search,
+            after,
+            limit,
+        } => match repo::list(client, me, queue, &search, after.as_ref(), limit as i64).await {
+            Ok(rows) => Reply::Page {
+                req,
+                queue,
+                rows,
+                append: after.is_some(),
+                limit,
+            },
+            Err(error) => Reply::Failed {
+                req: Some(req),
+                load: LoadKind::List,
+                error,
+            },
+        },
+        Effect::LoadCounts => match repo::counts(client, me).await {
+            Ok(counts) => Reply::Counts { counts },
+            Err(error) => Reply::Failed {
+                req: None,
+                load: LoadKind::Counts,
+                error,
+            },
+        },
+        Effect::LoadTicket { req, id } => match repo::ticket(client, me, id).await {
+            Ok(detail) => Reply::Ticket { req, id, detail },
+            Err(error) => Reply::Failed {
+                req: Some(req),
+                load: LoadKind::Ticket,
+                error,
+            },
+        },
+        Effect::LoadHistory { req, id } => match repo::history(client, me, id).await {
+            Ok(entries) => Reply::History { req, id, entries },
+            Err(error) => Reply::Failed {
+                req: Some(req),
+                load: LoadKind::History,
+                error,
+            },
+        },
+        Effect::LoadAudit { req, filter, after } => {
+            match repo::audit(client, &filter, after.as_ref(), repo::PAGE).await {
+                Ok(rows) => Reply::Audit {
+                    req,
+                    rows,
+                    append: after.is_some(),
+                },
+                Err(error) => Reply::Failed {
+                    req: Some(req),
+                    load: LoadKind::Audit,
+                    error,
+                },
+            }
+        }
+        Effect::Act { ticket, action } => {
+            let result = repo::act(client, me, ticket, &action).await;
+            Reply::Acted {
+                ticket,
+                action,
+                result,
+            }
+        }
+        Effect::CreateTicket { ticket } => Reply::Created {
+            result: repo::create_ticket(client, &ticket).await,
+        },
+        // Handled by the loop; never routed here.
+        other @ (Effect::Login { .. }
+        | Effect::SaveDraft { .. }
+        | Effect::ClearDraft
+        | Effect::Quit) => failure(other, DbError::Unreachable("not a database request".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn only_the_latest_load_of_each_pane_runs() {
+        let id = Uuid::from_u128(1);
+        let batch = vec![
+            Effect::LoadTicket { req: 1, id },
+            Effect::LoadCounts,
+            Effect::Act {
+                ticket: id,
+                action: TicketAction::Claim,
+            },
+            Effect::LoadTicket { req: 2, id },
+            Effect::LoadCounts,
+        ];
+        assert_eq!(
+            latest_wins(batch),
+            vec![
+                Effect::Act {
+                    ticket: id,
+                    action: TicketAction::Claim
+                },
+                Effect::LoadTicket { req: 2, id },
+                Effect::LoadCounts,
+            ]
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! The runtime: the one driver between the state and the world. It owns the channels, applies
+//! every message to the state through `app::update`, performs the effects that come out (the
+//! database on the person's own session, the LISTEN task, the drafts) and brings the answers
+//! back as messages. The terminal loop, the headless client of the tests and benchmarks (and
+//! later an SSH server) all drive the client through this one type, so the tests drive the
+//! loop people use, not a twin of it.
+//!
+//! ```text
+//!  keys ──► Runtime::dispatch ──► app::update (pure) ──► effects ──► io task ──► db::{repo, session, listen}
+//!                 ▲                                                     │
+//!                 └──────────── Runtime::recv ◄── replies (Msg::Db) ◄───┘
+//! ```
+
+mod drafts;
+mod io;
+
+use crate::app::{self, App, Effect, Msg};
+use crate::drafts::DraftStore;
+use tokio::sync::mpsc;
+
+/// How many of each effect the state asked for: what the tests count ("one change, one
+/// refresh") and the benchmarks report.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub page_loads: usize,
+    pub count_loads: usize,
+    pub ticket_loads: usize,
+    pub history_loads: usize,
+    pub audit_loads: usize,
+    pub actions: usize,
+}
+
+impl Stats {
+    fn count(&mut self, e: &Effect) {
+        match e {
+            Effect::LoadPage { .. } => self.page_loads += 1,
+            Effect::LoadCounts => self.count_loads += 1,
+            Effect::LoadTicket { .. } => self.ticket_loads += 1,
+            Effect::LoadHistory { .. } => self.history_loads += 1,
+            Effect::LoadAudit { .. } => self.audit_loads += 1,
+            Effect::Act { .. } | Effect::CreateTicket { .. } => self.actions += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Whether the client goes on after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+pub struct Runtime {
+    effects: mpsc::UnboundedSender<Effect>,
+    replies: mpsc::Receiver<Msg>,
+    pub stats: Stats,
+}
+
+impl Runtime {
+    /// Starts the I/O task for the server in `config` (the login and password come later, from
+    /// the state's `Login` effect). `server` names it for the drafts and the screen.
+    pub fn start(
+        config: tokio_postgres::Config,
+        server: String,
+        drafts: Option<DraftStore>,
+    ) -> Runtime {
+        let (reply_tx, replies) = mpsc::channel(1024);
+        let effects = io::spawn(config, server, drafts, reply_tx);
+        Runtime {
+            effects,
+            replies,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The state's first effects (a known login tries to log in without a password).
+    pub fn begin(&mut self, app: &mut App) -> Flow {
+        let effects = app::start(app);
+        self.perform(effects)
+    }
+
+    /// Applies one message to the state and performs what it asks.
+    pub fn dispatch(&mut self, app: &mut App, msg: Msg) -> Flow {
+        let effects = app::update(app, msg);
+        if self.perform(effects) == Flow::Quit || app.quit {
+            return Flow::Quit;
+        }
+        Flow::Continue
+    }
+
+    fn perform(&mut self, effects: Vec<Effect>) -> Flow {
+        for effect in effects {
+            if effect == Effect::Quit {
+                let _ = self.effects.send(Effect::Quit);
+                return Flow::Quit;
+            }
+            self.stats.count(&effect);
+            // A stopped I/O task shows up as a closed reply channel in `recv`.
+            let _ = self.effects.send(effect);
+        }
+        Flow::Continue
+    }
+
+    /// The next answer from the world; None when the I/O task has stopped.
+    pub async fn recv(&mut self) -> Option<Msg> {
+        self.replies.recv().await
+    }
+
+    /// An answer that is already waiting, if any.
+    pub fn try_recv(&mut self) -> Option<Msg> {
+        self.replies.try_recv().ok()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Stops the LISTEN task and flushes a pending draft.
+        let _ = self.effects.send(Effect::Quit);
+    }
+}
