@@ -9,7 +9,7 @@
 use crate::db::{self, repo};
 use crate::headless::Headless;
 use crate::model::*;
-use color_eyre::eyre::{Result, eyre};
+use eyre::{Result, eyre};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::future::Future;

@@ -1,6 +1,6 @@
 //! Settings: defaults < config file < environment < command line (DESIGN.md §1, §4).
 
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use eyre::{Result, WrapErr, eyre};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 use crate::db::cluster::{Cluster, find_bindir};
 use crate::db::{self, migrate};
 use crate::seed::{SeedPlan, seed};
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use eyre::{Result, WrapErr, eyre};
 use std::path::{Path, PathBuf};
 
 pub const DATABASE: &str = "tickets";

@@ -1,6 +1,6 @@
 //! Logs go to a file, never to the screen the client draws on.
 
-use color_eyre::eyre::{Result, eyre};
+use eyre::{Result, eyre};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// Starts file logging (TICKETS_LOG sets the filter, default info) in the platform's state dir,

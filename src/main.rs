@@ -1,5 +1,5 @@
 use clap::Parser;
-use color_eyre::eyre::{Result, bail, eyre};
+use eyre::{Result, bail, eyre};
 use std::io::BufRead;
 use std::process::ExitCode;
 use tickets::app::{App, keymap::Keymap};
