@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_ticket_counts.sql"),
     migration!(10, "0010_names_on_tickets.sql"),
     migration!(11, "0011_comments.sql"),
+    migration!(12, "0012_closed_is_final_for_agents.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
