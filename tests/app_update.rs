@@ -1,117 +1,15 @@
 //! Pure tests of the client's state machine: keys and replies in, effects out. No terminal,
 //! no database.
 
+mod app_support;
+
+use app_support::*;
 use chrono::{TimeZone, Utc};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use tickets::app::keymap::Keymap;
 use tickets::app::{App, Effect, Msg, Picker, Reply, Screen, update};
 use tickets::model::*;
 use uuid::Uuid;
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-fn ch(c: char) -> Msg {
-    key(KeyCode::Char(c))
-}
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-fn typed(app: &mut App, text: &str) -> Vec<Effect> {
-    text.chars().flat_map(|c| update(app, ch(c))).collect()
-}
-
-fn me(role: Role) -> Me {
-    Me {
-        id: Uuid::from_u128(1),
-        login: "me".into(),
-        display_name: "Me".into(),
-        role,
-    }
-}
-
-fn row(n: u128, agent: Option<u128>, status: Status) -> TicketRow {
-    let t =
-        Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap() + chrono::Duration::minutes(n as i64);
-    TicketRow {
-        id: Uuid::from_u128(100 + n),
-        subject: format!("Ticket number {n}"),
-        status,
-        priority: Priority::Normal,
-        customer_id: Uuid::from_u128(50),
-        agent_id: agent.map(Uuid::from_u128),
-        agent_name: agent.map(|a| format!("Agent {a}")),
-        created_at: t,
-        updated_at: t,
-    }
-}
-
-fn agent_moves() -> Vec<Move> {
-    vec![
-        Move {
-            from: Status::Open,
-            to: Status::InProgress,
-        },
-        Move {
-            from: Status::InProgress,
-            to: Status::Resolved,
-        },
-        Move {
-            from: Status::InProgress,
-            to: Status::WaitingOnCustomer,
-        },
-    ]
-}
-
-/// Logs in as `role` and answers the first page with `rows`.
-fn logged_in(role: Role, rows: Vec<TicketRow>) -> App {
-    let mut app = App::new(Keymap::default(), "test".into(), None);
-    let agents = vec![
-        PersonName {
-            id: Uuid::from_u128(1),
-            display_name: "Me".into(),
-            role: Role::Agent,
-            active: true,
-        },
-        PersonName {
-            id: Uuid::from_u128(2),
-            display_name: "Bo".into(),
-            role: Role::Agent,
-            active: true,
-        },
-    ];
-    let effects = update(
-        &mut app,
-        Msg::Db(Reply::LoggedIn {
-            me: me(role),
-            moves: agent_moves(),
-            agents,
-            draft: None,
-        }),
-    );
-    let (req, queue) = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::LoadPage { req, queue, .. } => Some((*req, *queue)),
-            _ => None,
-        })
-        .expect("login loads the first page");
-    update(
-        &mut app,
-        Msg::Db(Reply::Page {
-            req,
-            queue,
-            rows,
-            append: false,
-            limit: 100,
-        }),
-    );
-    app
-}
-
-fn main_of(app: &App) -> &tickets::app::Main {
-    app.main().expect("main screen")
-}
 
 #[test]
 fn login_form_sends_what_was_typed_and_shows_the_refusal() {

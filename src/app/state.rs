@@ -91,6 +91,16 @@ impl TicketList {
         let visible = self.visible();
         visible.get(self.selected).and_then(|&i| self.rows.get(i))
     }
+
+    /// Puts the cursor on ticket `id` when it is visible; otherwise keeps the index, within
+    /// bounds. The selection follows the ticket, not a position, when the list changes under it.
+    pub fn select_id(&mut self, id: Option<Uuid>) {
+        let visible = self.visible();
+        self.selected = id
+            .and_then(|id| visible.iter().position(|&i| self.rows[i].id == id))
+            .unwrap_or(self.selected)
+            .min(visible.len().saturating_sub(1));
+    }
 }
 
 /// A choice list over the main screen.
@@ -197,6 +207,10 @@ pub struct Main {
     /// Tickets this person just changed whose live echo (the reload of the list and counts)
     /// has not arrived yet.
     pub awaiting_echo: Vec<Uuid>,
+    /// Tickets changed while the audit view was on screen: reload the list on the way back.
+    pub list_stale: bool,
+    /// Tickets changed while the ticket list was on screen: reload the audit on the way back.
+    pub audit_stale: bool,
     next_request: RequestId,
 }
 
@@ -230,6 +244,8 @@ impl Main {
             online: true,
             refresh_pending: false,
             awaiting_echo: Vec::new(),
+            list_stale: false,
+            audit_stale: false,
             next_request: 0,
         }
     }

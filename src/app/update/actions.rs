@@ -29,14 +29,16 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
             Ok(Vec::new())
         }
         Action::Back => {
-            if !main.list.filter.is_empty() {
-                main.list.filter.clear();
-                Ok(select_changed(main))
-            } else if main.focus != Pane::List {
+            // Back goes back first (detail → list); only then does it undo the list's filter.
+            if main.focus != Pane::List {
                 main.focus = Pane::List;
                 Ok(Vec::new())
             } else if main.view == View::Audit {
-                main.view = View::Tickets;
+                Ok(show_view(main, View::Tickets))
+            } else if !main.list.filter.is_empty() {
+                let keep = main.selected().map(|r| r.id);
+                main.list.filter.clear();
+                main.list.select_id(keep);
                 Ok(select_changed(main))
             } else if !main.list.search.is_empty() {
                 main.list.search.clear();
@@ -150,16 +152,10 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
             if main.me.role != Role::Admin {
                 Err("The audit view is for admins.".into())
             } else if main.view == View::Audit {
-                main.view = View::Tickets;
-                Ok(select_changed(main))
+                Ok(show_view(main, View::Tickets))
             } else {
-                main.view = View::Audit;
                 main.focus = Pane::List;
-                if main.audit.rows.is_empty() {
-                    Ok(load_audit(main, false))
-                } else {
-                    Ok(select_changed(main))
-                }
+                Ok(show_view(main, View::Audit))
             }
         }
         Action::EditAuditFilter if main.view == View::Audit => {
@@ -175,6 +171,25 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+/// Switches between the ticket list and the audit: the view returned to is reloaded when
+/// tickets changed while it was away, so what is on screen is always current.
+pub(super) fn show_view(main: &mut Main, view: View) -> Vec<Effect> {
+    main.view = view;
+    let mut effects = match view {
+        View::Tickets if std::mem::take(&mut main.list_stale) => {
+            let mut e = load_list(main, Load::Again);
+            e.extend(load_counts(main));
+            e
+        }
+        View::Audit if std::mem::take(&mut main.audit_stale) || main.audit.rows.is_empty() => {
+            load_audit(main, false)
+        }
+        _ => Vec::new(),
+    };
+    effects.extend(select_changed(main));
+    effects
 }
 
 pub(super) fn with_ticket(
@@ -356,6 +371,9 @@ pub(super) fn load_counts(_main: &Main) -> Vec<Effect> {
 /// Reload what is on screen.
 pub fn refresh(main: &mut Main) -> Vec<Effect> {
     let mut effects = load_counts(main);
+    // The view not on screen is re-read when it is returned to.
+    main.list_stale = main.view != View::Tickets;
+    main.audit_stale = main.view != View::Audit;
     match main.view {
         View::Tickets => effects.extend(load_list(main, Load::Again)),
         View::Audit => effects.extend(load_audit(main, false)),

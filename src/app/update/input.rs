@@ -419,6 +419,7 @@ pub(super) fn prompt_key(main: &mut Main, key: KeyEvent) -> Vec<Effect> {
 
 /// Keys while typing a list filter; `None` lets navigation keys through.
 pub(super) fn filter_key(main: &mut Main, key: KeyEvent) -> Option<Vec<Effect>> {
+    let keep = main.selected().map(|r| r.id);
     match key.code {
         KeyCode::Esc => {
             main.list.filtering = false;
@@ -434,6 +435,15 @@ pub(super) fn filter_key(main: &mut Main, key: KeyEvent) -> Option<Vec<Effect>> 
         KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown => return None,
         _ => return Some(Vec::new()),
     }
-    main.list.selected = 0;
+    // The cursor stays on its ticket while it still matches, else goes to the best match.
+    if !keep.is_some_and(|id| {
+        main.list
+            .visible()
+            .iter()
+            .any(|&i| main.list.rows[i].id == id)
+    }) {
+        main.list.selected = 0;
+    }
+    main.list.select_id(keep);
     Some(select_changed(main))
 }

@@ -61,12 +61,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             } else {
                 main.list.rows = rows;
             }
-            let target = main.advance_to.take().or(keep);
-            let visible = main.list.visible();
-            main.list.selected = target
-                .and_then(|id| visible.iter().position(|&i| main.list.rows[i].id == id))
-                .unwrap_or(main.list.selected)
-                .min(visible.len().saturating_sub(1));
+            main.list.select_id(main.advance_to.take().or(keep));
             let mut effects = if main.view == View::Tickets {
                 select_changed_or_reload(main)
             } else {
@@ -291,6 +286,7 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
     let shown = main.detail.as_ref().map(|d| d.row.id);
     match main.view {
         View::Tickets => {
+            main.audit_stale = true;
             if main.list.loading.is_some() {
                 main.refresh_pending = true;
                 return Vec::new();
@@ -305,6 +301,7 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
             effects
         }
         View::Audit => {
+            main.list_stale = true;
             let mut effects = load_counts(main);
             if main.audit.selected < PREFETCH && main.audit.loading.is_none() {
                 effects.extend(load_audit(main, false));

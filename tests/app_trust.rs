@@ -1,0 +1,146 @@
+//! Pure tests: the client never acts on, or shows, a ticket the person did not choose, and every
+//! view on screen or returned to is current (issue 11 items 1, 2, 3).
+
+mod app_support;
+
+use app_support::*;
+use ratatui::crossterm::event::KeyCode;
+use tickets::app::{Effect, Msg, Pane, Reply, update};
+use tickets::model::*;
+use uuid::Uuid;
+
+fn three_rows() -> Vec<TicketRow> {
+    let mut rows: Vec<TicketRow> = (1..=3).map(|n| row(n, None, Status::Open)).collect();
+    rows[0].subject = "VPN drops every hour".into();
+    rows[1].subject = "Printer on fire".into();
+    rows[2].subject = "Printer out of toner".into();
+    rows
+}
+
+#[test]
+fn esc_in_the_detail_goes_back_to_the_list_and_keeps_the_filter_and_the_ticket() {
+    let mut app = logged_in(Role::Agent, three_rows());
+    update(&mut app, ch('/'));
+    typed(&mut app, "fire");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)));
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(main_of(&app).focus, Pane::Detail);
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(main_of(&app).focus, Pane::List, "Esc goes back first");
+    assert_eq!(main_of(&app).list.filter, "fire", "the filter stays");
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)));
+    // A second Esc clears the filter; the cursor stays on the same ticket.
+    update(&mut app, key(KeyCode::Esc));
+    assert!(main_of(&app).list.filter.is_empty());
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)));
+}
+
+#[test]
+fn the_selection_follows_the_ticket_while_the_filter_changes() {
+    let mut app = logged_in(Role::Agent, three_rows());
+    update(&mut app, ch('j'));
+    update(&mut app, ch('j'));
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(103)));
+    update(&mut app, ch('/'));
+    typed(&mut app, "print");
+    assert_eq!(
+        selected_id(&app),
+        Some(Uuid::from_u128(103)),
+        "still visible, still selected"
+    );
+    update(&mut app, key(KeyCode::Esc));
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(103)));
+}
+
+#[test]
+fn the_selection_follows_the_ticket_across_a_live_refresh() {
+    let mut app = logged_in(Role::Agent, three_rows());
+    update(&mut app, ch('j'));
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)));
+    let effects = update(
+        &mut app,
+        Msg::Db(Reply::Changed {
+            ids: vec![Uuid::from_u128(104)],
+        }),
+    );
+    // A new ticket arrives at the top: the cursor stays on its ticket, not its index.
+    let mut rows = vec![row(4, None, Status::Open)];
+    rows.extend(three_rows());
+    assert!(answer_page(&mut app, &effects, rows));
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)));
+}
+
+#[test]
+fn the_ticket_list_is_current_after_the_audit_view() {
+    let mut app = logged_in(Role::Admin, three_rows());
+    let effects = update(&mut app, ch('A'));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadAudit { .. }))
+    );
+    // Someone files a ticket while the admin reads the audit.
+    update(
+        &mut app,
+        Msg::Db(Reply::Changed {
+            ids: vec![Uuid::from_u128(104)],
+        }),
+    );
+    let effects = update(&mut app, ch('A'));
+    let mut rows = vec![row(4, None, Status::Open)];
+    rows.extend(three_rows());
+    assert!(
+        answer_page(&mut app, &effects, rows),
+        "back in the list, it is reloaded: {effects:?}"
+    );
+    assert_eq!(main_of(&app).list.rows.len(), 4);
+    // And the same on the way back with Esc.
+    update(&mut app, ch('A'));
+    update(
+        &mut app,
+        Msg::Db(Reply::Changed {
+            ids: vec![Uuid::from_u128(105)],
+        }),
+    );
+    let effects = update(&mut app, key(KeyCode::Esc));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::LoadPage { .. })),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn the_audit_is_current_when_returned_to() {
+    let mut app = logged_in(Role::Admin, three_rows());
+    let effects = update(&mut app, ch('A'));
+    let req = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadAudit { req, .. } => Some(*req),
+            _ => None,
+        })
+        .unwrap();
+    update(
+        &mut app,
+        Msg::Db(Reply::Audit {
+            req,
+            rows: vec![audit_entry(1)],
+            append: false,
+        }),
+    );
+    update(&mut app, ch('A'));
+    update(
+        &mut app,
+        Msg::Db(Reply::Changed {
+            ids: vec![Uuid::from_u128(102)],
+        }),
+    );
+    let effects = update(&mut app, ch('A'));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadAudit { .. })),
+        "changes while away reload the audit: {effects:?}"
+    );
+}
