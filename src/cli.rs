@@ -25,12 +25,18 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Where the terminal client connects (over the config file and PG* variables).
+/// Where the terminal client connects: over the config file, the PG* variables and the
+/// service file, as psql does (a URL here wins over the environment; each flag below
+/// overrides only its own part of it).
 #[derive(Debug, Args, Default)]
 pub struct ConnectArgs {
-    /// A postgres:// URL (its user and password are ignored: you log in on the form).
+    /// A postgres:// URL or libpq key=value string (multi-host, target_session_attrs,
+    /// sslrootcert... as libpq). Its password is used like PGPASSWORD.
     #[arg(long)]
     pub url: Option<String>,
+    /// A service of ~/.pg_service.conf or PGSERVICEFILE (like PGSERVICE).
+    #[arg(long)]
+    pub service: Option<String>,
     /// Server host name, or a socket directory (like PGHOST).
     #[arg(long)]
     pub host: Option<String>,
@@ -39,9 +45,18 @@ pub struct ConnectArgs {
     /// Database name (default: tickets).
     #[arg(long)]
     pub dbname: Option<String>,
-    /// disable, prefer or require.
+    /// TLS, with libpq's meanings (default: prefer).
+    #[arg(long, value_enum)]
+    pub sslmode: Option<crate::db::tls::SslMode>,
+    /// CA certificate file that signs the server's certificate, or "system" (like PGSSLROOTCERT).
     #[arg(long)]
-    pub sslmode: Option<String>,
+    pub sslrootcert: Option<String>,
+    /// Client certificate file, for certificate logins (like PGSSLCERT).
+    #[arg(long)]
+    pub sslcert: Option<String>,
+    /// The client certificate's private key (like PGSSLKEY).
+    #[arg(long)]
+    pub sslkey: Option<String>,
     /// Prefill the login field (like PGUSER).
     #[arg(long)]
     pub login: Option<String>,

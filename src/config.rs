@@ -1,5 +1,7 @@
 //! Settings: defaults < config file < environment < command line (DESIGN.md §1, §4).
 
+use crate::db::connect::{Defaults, Target};
+use crate::db::conninfo::{self, Params};
 use eyre::{Result, WrapErr, eyre};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -24,122 +26,96 @@ pub struct FileConfig {
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
-    /// A postgres:// URL as the base; the fields below override its parts.
+    /// A postgres:// URL or libpq key=value string as the base; the fields below override
+    /// its parts (and only those).
     pub url: Option<String>,
+    /// A service of pg_service.conf (PGSERVICE).
+    pub service: Option<String>,
     pub host: Option<String>,
     pub port: Option<u16>,
     pub dbname: Option<String>,
-    /// disable, prefer or require (require verifies the certificate and host name).
+    /// disable, allow, prefer, require, verify-ca or verify-full (libpq's meanings).
     pub sslmode: Option<String>,
-    /// Prefills the login field.
+    /// The CA certificate file that signs the server's certificate, or "system".
+    pub sslrootcert: Option<String>,
+    /// A client certificate and its key, for certificate logins.
+    pub sslcert: Option<String>,
+    pub sslkey: Option<String>,
+    /// Prefills the login field (the libpq `user`).
     pub login: Option<String>,
 }
 
 impl ConnectionConfig {
-    /// Later layers win field by field: `self` < `over`.
-    pub fn overlay(self, over: ConnectionConfig) -> ConnectionConfig {
-        ConnectionConfig {
-            url: over.url.or(self.url),
-            host: over.host.or(self.host),
-            port: over.port.or(self.port),
-            dbname: over.dbname.or(self.dbname),
-            sslmode: over.sslmode.or(self.sslmode),
-            login: over.login.or(self.login),
-        }
-    }
-
-    /// The libpq environment: PGHOST, PGPORT, PGDATABASE, PGSSLMODE, PGUSER.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<ConnectionConfig> {
-        let port = match var("PGPORT") {
-            Some(p) => Some(
-                p.parse()
-                    .map_err(|_| eyre!("PGPORT={p} is not a port number"))?,
-            ),
-            None => None,
-        };
-        Ok(ConnectionConfig {
-            url: None,
-            host: var("PGHOST"),
-            port,
-            dbname: var("PGDATABASE"),
-            sslmode: var("PGSSLMODE"),
-            login: var("PGUSER"),
-        })
-    }
-
-    /// A driver config without user or password (the login form supplies those).
-    pub fn to_pg_config(&self) -> Result<tokio_postgres::Config> {
-        use std::str::FromStr;
-        let mut c = match &self.url {
-            Some(url) => tokio_postgres::Config::from_str(url)
-                .map_err(|e| eyre!("the connection URL is not valid: {e}"))?,
-            None => tokio_postgres::Config::new(),
-        };
-        if let Some(host) = &self.host {
-            c = replace_hosts(c, host);
-        } else if c.get_hosts().is_empty() {
-            // As libpq does: the local socket directory when there is one, else TCP localhost.
-            let socket = Path::new("/var/run/postgresql");
-            c = replace_hosts(
-                c,
-                if socket.is_dir() {
-                    "/var/run/postgresql"
-                } else {
-                    "localhost"
-                },
-            );
-        }
-        if let Some(port) = self.port {
-            c.port(port);
-        }
-        match (&self.dbname, c.get_dbname()) {
-            (Some(db), _) => {
-                c.dbname(db);
+    /// This layer as libpq parameters: the URL's, then each field over its part.
+    pub fn to_params(&self) -> std::result::Result<Params, String> {
+        let mut params = match &self.url {
+            Some(url) => {
+                conninfo::parse(url).map_err(|e| format!("the connection URL is not valid: {e}"))?
             }
-            (None, None) => {
-                c.dbname("tickets");
+            None => Params::new(),
+        };
+        let fields = [
+            ("service", self.service.clone()),
+            ("host", self.host.clone()),
+            ("port", self.port.map(|p| p.to_string())),
+            ("dbname", self.dbname.clone()),
+            ("sslmode", self.sslmode.clone()),
+            ("sslrootcert", self.sslrootcert.clone()),
+            ("sslcert", self.sslcert.clone()),
+            ("sslkey", self.sslkey.clone()),
+            ("user", self.login.clone()),
+        ];
+        for (key, value) in fields {
+            if let Some(v) = value {
+                params.insert(key.to_owned(), v);
             }
-            _ => {}
         }
-        if let Some(mode) = &self.sslmode {
-            c.ssl_mode(match mode.as_str() {
-                "disable" => tokio_postgres::config::SslMode::Disable,
-                "prefer" | "allow" => tokio_postgres::config::SslMode::Prefer,
-                "require" | "verify-ca" | "verify-full" => tokio_postgres::config::SslMode::Require,
-                other => {
-                    return Err(eyre!(
-                        "sslmode \"{other}\" is not one of disable, prefer, require"
-                    ));
-                }
-            });
-        }
-        c.application_name("tickets");
-        c.connect_timeout(std::time::Duration::from_secs(10));
-        Ok(c)
+        Ok(params)
     }
 }
 
-fn replace_hosts(mut c: tokio_postgres::Config, host: &str) -> tokio_postgres::Config {
-    // tokio_postgres::Config only appends hosts; rebuild from a copy with this one host.
-    let ports: Vec<u16> = c.get_ports().to_vec();
-    let mut fresh = tokio_postgres::Config::new();
-    if let Some(db) = c.get_dbname() {
-        fresh.dbname(db);
+/// libpq's precedence: `lower` layers in order (later wins), then the service file's
+/// settings (the service named by the highest layer that names one; a service beats the
+/// environment, as in libpq), then `top` (what the command line gave).
+pub fn layer(
+    lower: &[Params],
+    top: &Params,
+    var: impl Fn(&str) -> Option<String>,
+) -> std::result::Result<Params, String> {
+    let mut merged = Params::new();
+    for layer in lower {
+        merged.extend(layer.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
-    if let Some(p) = ports.first() {
-        fresh.port(*p);
+    let service = top.get("service").or(merged.get("service")).cloned();
+    if let Some(name) = service.filter(|s| !s.is_empty()) {
+        merged.extend(conninfo::service(&name, &var)?);
     }
-    fresh.ssl_mode(c.get_ssl_mode());
-    if let Some(u) = c.get_user() {
-        fresh.user(u);
-    }
-    if host.starts_with('/') {
-        fresh.host_path(host);
-    } else {
-        fresh.host(host);
-    }
-    c = fresh;
-    c
+    merged.extend(top.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(merged)
+}
+
+/// The terminal client's target and login: config file < environment < service file <
+/// command line (a URL given there, then the single flags over its parts).
+pub fn resolve_target(
+    file: &ConnectionConfig,
+    flags: &ConnectionConfig,
+    var: impl Fn(&str) -> Option<String>,
+) -> std::result::Result<(Target, Option<String>), String> {
+    let params = layer(
+        &[file.to_params()?, conninfo::from_env(&var)],
+        &flags.to_params()?,
+        &var,
+    )?;
+    let login = params.get("user").filter(|u| !u.is_empty()).cloned();
+    let target = Target::from_params(
+        &params,
+        &Defaults {
+            application_name: "tickets",
+            dbname: Some("tickets"),
+        },
+        var,
+    )?;
+    Ok((target, login))
 }
 
 /// A key binding in the config file: one key or several.
@@ -206,52 +182,132 @@ pub fn admin_database_url(flag_or_env: Option<&str>, file: &FileConfig) -> Resul
 mod tests {
     use super::*;
 
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
     #[test]
     fn layers_apply_file_then_environment_then_flags() {
         let file: FileConfig = toml::from_str(
             "theme = \"light\"\n[connection]\nhost = \"db.example\"\nport = 5433\ndbname = \"support\"\nlogin = \"filelogin\"\n[keys]\nclaim = [\"C\"]\nquit = \"\"\n",
         )
         .unwrap();
-        let env = ConnectionConfig::from_env(|k| match k {
-            "PGPORT" => Some("6000".into()),
-            "PGUSER" => Some("envlogin".into()),
-            _ => None,
-        })
-        .unwrap();
+        let var = env(&[
+            ("PGPORT", "6000"),
+            ("PGUSER", "envlogin"),
+            ("HOME", "/nonexistent"),
+        ]);
         let flags = ConnectionConfig {
             dbname: Some("flagdb".into()),
             ..Default::default()
         };
-        let merged = file.connection.clone().overlay(env).overlay(flags);
-        assert_eq!(merged.host.as_deref(), Some("db.example"));
-        assert_eq!(merged.port, Some(6000));
-        assert_eq!(merged.dbname.as_deref(), Some("flagdb"));
-        assert_eq!(merged.login.as_deref(), Some("envlogin"));
-        let pg = merged.to_pg_config().unwrap();
-        assert_eq!(pg.get_dbname(), Some("flagdb"));
-        assert_eq!(pg.get_ports(), &[6000]);
+        let params = layer(
+            &[
+                file.connection.to_params().unwrap(),
+                conninfo::from_env(&var),
+            ],
+            &flags.to_params().unwrap(),
+            &var,
+        )
+        .unwrap();
+        assert_eq!(params["host"], "db.example");
+        assert_eq!(params["port"], "6000");
+        assert_eq!(params["dbname"], "flagdb");
+        assert_eq!(params["user"], "envlogin");
+        let (target, login) = resolve_target(&file.connection, &flags, &var).unwrap();
+        assert_eq!(login.as_deref(), Some("envlogin"));
+        assert_eq!(target.describe(), "db.example:6000/flagdb");
         let keys = file.key_overrides();
         assert_eq!(keys["claim"], vec!["C".to_owned()]);
         assert!(keys["quit"].is_empty());
     }
 
     #[test]
-    fn bad_values_say_what_is_wrong() {
-        assert!(
-            ConnectionConfig::from_env(|k| (k == "PGPORT").then(|| "x".into()))
-                .unwrap_err()
-                .to_string()
-                .contains("PGPORT=x")
+    fn a_url_on_the_command_line_wins_over_the_environment_and_flags_keep_its_other_parts() {
+        let var = env(&[
+            ("PGHOST", "envhost"),
+            ("PGPORT", "7000"),
+            ("PGAPPNAME", "from-env"),
+            ("PGCONNECT_TIMEOUT", "3"),
+            ("HOME", "/nonexistent"),
+        ]);
+        let flags = ConnectionConfig {
+            url: Some("postgres://db1:5433,db2:5434/support?target_session_attrs=read-write&options=-c%20statement_timeout%3D5s&keepalives_idle=30&application_name=mine".into()),
+            ..Default::default()
+        };
+        let (target, _) = resolve_target(&ConnectionConfig::default(), &flags, &var).unwrap();
+        assert_eq!(target.describe(), "db1:5433,db2:5434/support");
+        // --dbname over the same URL keeps both hosts and the rest.
+        let flags = ConnectionConfig {
+            dbname: Some("other".into()),
+            ..flags
+        };
+        let params = layer(
+            &[conninfo::from_env(&var)],
+            &flags.to_params().unwrap(),
+            &var,
+        )
+        .unwrap();
+        assert_eq!(params["host"], "db1,db2");
+        assert_eq!(params["target_session_attrs"], "read-write");
+        assert_eq!(params["options"], "-c statement_timeout=5s");
+        assert_eq!(params["keepalives_idle"], "30");
+        assert_eq!(params["application_name"], "mine");
+        assert_eq!(params["connect_timeout"], "3");
+        // --host replaces the host list only; two ports for one host is libpq's error.
+        let one = ConnectionConfig {
+            host: Some("db9".into()),
+            ..flags.clone()
+        };
+        assert_eq!(
+            resolve_target(&ConnectionConfig::default(), &one, &var)
+                .err()
+                .unwrap(),
+            "could not match 2 port values to 1 hosts"
         );
+        let one = ConnectionConfig {
+            port: Some(6000),
+            ..one
+        };
+        let (target, _) = resolve_target(&ConnectionConfig::default(), &one, &var).unwrap();
+        assert_eq!(target.describe(), "db9:6000/other");
+        assert!(
+            layer(&[], &one.to_params().unwrap(), &var).unwrap()["target_session_attrs"]
+                == "read-write"
+        );
+    }
+
+    #[test]
+    fn bad_values_say_what_is_wrong() {
+        let var = env(&[("PGPORT", "x"), ("HOME", "/nonexistent")]);
+        let none = ConnectionConfig::default();
+        assert_eq!(
+            resolve_target(&none, &none, &var).err().unwrap(),
+            "invalid port number: \"x\""
+        );
+        let var = env(&[("HOME", "/nonexistent")]);
         let c = ConnectionConfig {
             sslmode: Some("maybe".into()),
             ..Default::default()
         };
         assert!(
-            c.to_pg_config()
-                .unwrap_err()
-                .to_string()
-                .contains("sslmode \"maybe\"")
+            resolve_target(&none, &c, &var)
+                .err()
+                .unwrap()
+                .starts_with("invalid sslmode value: \"maybe\"")
+        );
+        let c = ConnectionConfig {
+            service: Some("nowhere".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_target(&none, &c, &var).err().unwrap(),
+            "definition of service \"nowhere\" not found"
         );
         assert!(toml::from_str::<FileConfig>("colour = 1").is_err());
     }

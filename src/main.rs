@@ -163,24 +163,28 @@ async fn ready_client(db: &AdminDb, file: &FileConfig) -> Result<tokio_postgres:
     Ok(client)
 }
 
-/// The terminal client: connection settings from file < environment < flags, then the form.
+/// The terminal client: connection settings from file < environment < service < flags.
 async fn tui(args: ConnectArgs, theme: Option<String>, file: &FileConfig) -> Result<()> {
-    let env = ConnectionConfig::from_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
     let flags = ConnectionConfig {
         url: args.url,
+        service: args.service,
         host: args.host,
         port: args.port,
         dbname: args.dbname,
-        sslmode: args.sslmode,
+        sslmode: args.sslmode.map(|m| m.as_str().to_owned()),
+        sslrootcert: args.sslrootcert,
+        sslcert: args.sslcert,
+        sslkey: args.sslkey,
         login: args.login,
     };
-    let settings = file.connection.clone().overlay(env).overlay(flags);
-    let pg = settings.to_pg_config()?;
-    let login = settings
-        .login
-        .clone()
-        .or_else(|| pg.get_user().map(str::to_owned));
-    run_client(pg, login, None, theme, file).await
+    let (target, login) =
+        config::resolve_target(&file.connection, &flags, |k| std::env::var(k).ok())
+            .map_err(|e| eyre!(e))?;
+    for warning in &target.warnings {
+        eprintln!("{warning}");
+    }
+    let hint = (!target.warnings.is_empty()).then(|| target.warnings.join(" "));
+    run_client(target, login, hint, theme, file).await
 }
 
 /// `tickets demo`: the private demo server, then the client at its login form.
@@ -194,14 +198,14 @@ async fn demo(reset: bool, theme: Option<String>, file: &FileConfig) -> Result<(
         dir.display(),
         tickets::demo::logins_table(&plan)
     );
-    let result = run_client(demo.pg_config(), None, Some(logins), theme, file).await;
+    let result = run_client(demo.pg_config().into(), None, Some(logins), theme, file).await;
     demo.stop();
     result
 }
 
 /// Opens the terminal client against `pg` and runs it until the person quits.
 async fn run_client(
-    pg: tokio_postgres::Config,
+    pg: db::Target,
     login: Option<String>,
     login_hint: Option<String>,
     theme: Option<String>,
@@ -222,7 +226,7 @@ async fn run_client(
         tickets::ui::theme::Theme::from_config(&theme_name, no_color).map_err(|e| eyre!(e))?;
     let _log = tickets::logging::init()?;
 
-    let server = db::connect::describe_target(&pg);
+    let server = pg.describe();
     let runtime = tickets::runtime::Runtime::start(
         pg,
         server.clone(),

@@ -41,8 +41,23 @@ fn running_as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// What a cluster needs beyond a private socket (all empty by default).
+#[derive(Debug, Default)]
+pub struct Setup {
+    /// listen_addresses, e.g. "127.0.0.1" (default: none, the socket only).
+    pub listen: String,
+    /// Extra `name=value` server settings (no spaces inside a value).
+    pub settings: Vec<String>,
+    /// Extra pg_hba.conf lines, after the socket ones.
+    pub hba: String,
+    /// Let `postgres` stream from this cluster over the socket (for pg_basebackup).
+    pub replication: bool,
+    /// Make this cluster a streaming standby of another (pg_basebackup -R) instead of initdb.
+    pub standby_of: Option<Cluster>,
+}
+
 /// A cluster in `dir` (data in dir/data, socket in dir), listening on its Unix socket only.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Cluster {
     dir: PathBuf,
     port: u16,
@@ -53,6 +68,11 @@ impl Cluster {
     /// Creates the cluster if `dir` holds none, then starts it. The superuser is `postgres`,
     /// trusted over the socket; every other login authenticates with a SCRAM password.
     pub fn start(dir: &Path, port: u16) -> Result<Cluster, String> {
+        Cluster::start_with(dir, port, &Setup::default())
+    }
+
+    /// As `start`, with the extra settings of `setup` (TCP, TLS, pg_hba lines, a standby).
+    pub fn start_with(dir: &Path, port: u16, setup: &Setup) -> Result<Cluster, String> {
         let bindir = find_bindir()?;
         let cluster = Cluster {
             dir: dir.to_path_buf(),
@@ -71,7 +91,28 @@ impl Cluster {
             bindir,
         };
         let data = cluster.data_dir();
-        if !data.join("PG_VERSION").exists() {
+        if let Some(primary) = &setup.standby_of {
+            if !data.join("PG_VERSION").exists() {
+                cluster.hand_to_postgres_user()?;
+                cluster.run(
+                    "pg_basebackup",
+                    &[
+                        "-h",
+                        &path_str(primary.socket_dir()),
+                        "-p",
+                        &primary.port().to_string(),
+                        "-U",
+                        "postgres",
+                        "-R",
+                        "-X",
+                        "stream",
+                        "--no-sync",
+                        "-D",
+                        &path_str(&data),
+                    ],
+                )?;
+            }
+        } else if !data.join("PG_VERSION").exists() {
             cluster.hand_to_postgres_user()?;
             cluster.run(
                 "initdb",
@@ -87,18 +128,30 @@ impl Cluster {
                     &path_str(&data),
                 ],
             )?;
-            let hba = "# written by tickets: the superuser over the socket, everyone else by password\n\
+            let mut hba =
+                "# written by tickets: the superuser over the socket, everyone else by password\n\
                        local all postgres trust\n\
-                       local all all scram-sha-256\n";
+                       local all all scram-sha-256\n"
+                    .to_owned();
+            if setup.replication {
+                hba.push_str("local replication postgres trust\n");
+            }
+            hba.push_str(&setup.hba);
             std::fs::write(data.join("pg_hba.conf"), hba)
                 .map_err(|e| format!("cannot write pg_hba.conf: {e}"))?;
-            cluster.hand_to_postgres_user()?;
         }
-        let options = format!(
-            "-c listen_addresses='' -k {} -p {} -F -c max_connections=200 -c shared_buffers=128MB",
+        // Certificates and keys the caller put in `dir` belong to the server's user too.
+        cluster.hand_to_postgres_user()?;
+        let mut options = format!(
+            "-c listen_addresses='{}' -k {} -p {} -F -c max_connections=200 -c shared_buffers=128MB",
+            setup.listen,
             path_str(&cluster.dir),
             port
         );
+        for setting in &setup.settings {
+            options.push_str(" -c ");
+            options.push_str(setting);
+        }
         let log = path_str(&cluster.dir.join("server.log"));
         cluster.run(
             "pg_ctl",

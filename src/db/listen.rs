@@ -3,11 +3,12 @@
 //! a heartbeat so a silent network cut shows within about two seconds, and reconnects
 //! with backoff (re-LISTENing) until told to stop.
 
+use super::connect::Target;
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Config};
+use tokio_postgres::AsyncMessage;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -30,7 +31,7 @@ pub enum ListenEvent {
 
 /// Runs until `stop` is cancelled or `events` is closed.
 pub async fn run(
-    config: Config,
+    config: Target,
     events: mpsc::UnboundedSender<ListenEvent>,
     stop: CancellationToken,
 ) {
@@ -62,14 +63,14 @@ pub async fn run(
 
 /// One connection's life; returns why it ended.
 async fn listen_once(
-    config: &Config,
+    config: &Target,
     events: &mpsc::UnboundedSender<ListenEvent>,
     attempt: &mut u32,
     was_online: &mut bool,
 ) -> String {
-    let (client, mut connection) = match config.connect(super::connect::tls()).await {
+    let (client, mut connection) = match config.connect_raw().await {
         Ok(pair) => pair,
-        Err(e) => return super::describe(&e),
+        Err(e) => return e.to_string(),
     };
     let (notes_tx, mut notes) = mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {

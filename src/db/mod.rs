@@ -4,11 +4,14 @@
 
 pub mod cluster;
 pub mod connect;
+pub mod conninfo;
 pub mod error;
 pub mod listen;
 pub mod migrate;
+pub mod pgpass;
 pub mod repo;
 pub mod session;
+pub mod tls;
 
-pub use connect::{connect, connect_config};
+pub use connect::{Target, connect, connect_config};
 pub use error::{DbError, describe};

@@ -1,11 +1,12 @@
 //! A person's own database session: the login, what the session needs to start (who am I, the
 //! moves, the agents), and replacing a connection the server ended. Answers in model types.
 
+use super::connect::Target;
 use super::error::DbError;
 use super::repo;
 use crate::model::*;
 use std::sync::Arc;
-use tokio_postgres::{Client, Config};
+use tokio_postgres::Client;
 
 /// One logged-in person's connection. Cheap to clone; the connection is shared.
 #[derive(Clone)]
@@ -13,7 +14,7 @@ pub struct Session {
     pub client: Arc<Client>,
     pub me: Me,
     /// The person's connection settings (with their password), for reconnecting.
-    pub config: Config,
+    pub config: Target,
 }
 
 /// What the client needs to start: the session and the rules it shows.
@@ -26,7 +27,7 @@ pub struct Opened {
 /// Logs `login` in on the server of `config` (no password: peer, certificate or a server that
 /// does not ask).
 pub async fn open(
-    config: &Config,
+    config: &Target,
     login: &str,
     password: Option<&str>,
 ) -> Result<Opened, LoginError> {
@@ -36,7 +37,8 @@ pub async fn open(
         config.password(p);
     }
     let typed = password.is_some_and(|p| !p.is_empty());
-    let client = super::connect_config(&config)
+    let client = config
+        .connect()
         .await
         .map_err(|e| login_error(e, login, typed))?;
     let me = repo::whoami(&client)
@@ -88,7 +90,7 @@ impl Session {
         if !self.client.is_closed() {
             return Ok(());
         }
-        let client = super::connect_config(&self.config).await?;
+        let client = self.config.connect().await?;
         tracing::info!("main session reconnected");
         self.client = Arc::new(client);
         Ok(())

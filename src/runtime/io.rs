@@ -6,17 +6,17 @@
 
 use super::drafts::DraftSaver;
 use crate::app::{Effect, LoadKind, Msg, Reply};
+use crate::db::Target;
 use crate::db::listen::{self, ListenEvent};
 use crate::db::{repo, session, session::Session};
 use crate::drafts::DraftStore;
 use crate::model::*;
 use tokio::sync::mpsc;
-use tokio_postgres::Config;
 use tokio_util::sync::CancellationToken;
 
 /// Starts the task; send it effects, read its answers from `replies`.
 pub fn spawn(
-    config: Config,
+    config: Target,
     server: String,
     drafts: Option<DraftStore>,
     replies: mpsc::Sender<Msg>,
@@ -39,7 +39,7 @@ impl Drop for LoggedIn {
 }
 
 async fn run(
-    config: Config,
+    config: Target,
     server: String,
     drafts: Option<DraftStore>,
     mut effects: mpsc::UnboundedReceiver<Effect>,

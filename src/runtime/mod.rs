@@ -61,12 +61,12 @@ impl Runtime {
     /// Starts the I/O task for the server in `config` (the login and password come later, from
     /// the state's `Login` effect). `server` names it for the drafts and the screen.
     pub fn start(
-        config: tokio_postgres::Config,
+        config: impl Into<crate::db::Target>,
         server: String,
         drafts: Option<DraftStore>,
     ) -> Runtime {
         let (reply_tx, replies) = mpsc::channel(1024);
-        let effects = io::spawn(config, server, drafts, reply_tx);
+        let effects = io::spawn(config.into(), server, drafts, reply_tx);
         Runtime {
             effects,
             replies,

@@ -1,7 +1,7 @@
 //! The login form: login, masked password, one line for what went wrong, and the keys.
 
 use super::Ctx;
-use super::text::{centered, field_view, fit, width};
+use super::text::{centered, field_view, fit, width, wrap};
 use crate::app::{LoginField, LoginForm};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,7 +12,14 @@ const LABEL: u16 = 12;
 
 pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) {
     let t = cx.theme;
-    let popup = centered(area, 64, 9);
+    // A failure is shown whole (a TLS error names its cause at the end): the form grows.
+    let room = usize::from(area.width.min(64)).saturating_sub(6);
+    let error: Vec<String> = match (&form.error, form.busy) {
+        (Some(e), false) => wrap(e, room),
+        _ => Vec::new(),
+    };
+    let extra = u16::try_from(error.len().saturating_sub(1)).unwrap_or(0);
+    let popup = centered(area, 64, 9 + extra);
     let title = format!(" tickets · {} ", cx.app.server);
     let block = Block::bordered()
         .border_type(BorderType::Thick)
@@ -40,7 +47,7 @@ pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) 
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(1 + extra),
         Constraint::Fill(1),
         Constraint::Length(1),
     ])
@@ -80,16 +87,20 @@ pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) 
         }
     }
 
-    let message = if form.busy {
-        Line::styled("  Logging in…", t.key_hint)
-    } else if let Some(e) = &form.error {
-        let room = usize::from(message_row.width).saturating_sub(4);
-        Line::from(vec![
-            Span::styled("  ✖ ", t.error),
-            Span::styled(fit(e, room), t.error),
-        ])
+    let message: Vec<Line> = if form.busy {
+        vec![Line::styled("  Logging in…", t.key_hint)]
     } else {
-        Line::raw("")
+        error
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let mark = if i == 0 { "  ✖ " } else { "    " };
+                Line::from(vec![
+                    Span::styled(mark, t.error),
+                    Span::styled(part.clone(), t.error),
+                ])
+            })
+            .collect()
     };
     frame.render_widget(Paragraph::new(message), message_row);
     if let Some(hint) = &cx.app.login_hint {
