@@ -8,14 +8,30 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A tmux server of our own (its own socket), running one command in an 80x24 window.
+///
+/// The server starts with XDG_* variables that point at a decoy of the user's own directories,
+/// as a developer's environment may: the test's command must not write there (checked on drop).
 struct Tmux {
     socket: String,
+    user_dirs: tempfile::TempDir,
 }
 
 impl Tmux {
     fn start(name: &str, command: &str, width: u16, height: u16) -> Tmux {
         let socket = format!("tickets-e2e-{}-{name}", std::process::id());
-        let t = Tmux { socket };
+        let user_dirs = tempfile::tempdir().unwrap();
+        let t = Tmux { socket, user_dirs };
+        let status = Command::new("tmux")
+            .arg("-L")
+            .arg(&t.socket)
+            .args(["start-server", ";", "set-option", "-g", "exit-empty", "off"])
+            .env("XDG_DATA_HOME", t.user_dirs.path().join("data"))
+            .env("XDG_STATE_HOME", t.user_dirs.path().join("state"))
+            .env("XDG_CONFIG_HOME", t.user_dirs.path().join("config"))
+            .env("XDG_CACHE_HOME", t.user_dirs.path().join("cache"))
+            .status()
+            .expect("tmux is installed");
+        assert!(status.success(), "tmux start-server");
         t.run(&[
             "new-session",
             "-d",
@@ -85,6 +101,16 @@ impl Drop for Tmux {
             .arg(&self.socket)
             .arg("kill-server")
             .output();
+        if !std::thread::panicking() {
+            let written: Vec<_> = std::fs::read_dir(self.user_dirs.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            assert!(
+                written.is_empty(),
+                "the test wrote into the user's XDG directories: {written:?}"
+            );
+        }
     }
 }
 
@@ -97,9 +123,9 @@ fn client_command(db: &TestDb, person: &TestPerson, home: &std::path::Path) -> S
         tokio_postgres::config::Host::Tcp(h) => h.clone(),
     };
     format!(
-        "env HOME={home} TERM=xterm-256color {bin} --host {host} --port {port} --dbname {db}; \
+        "{env} TERM=xterm-256color {bin} --host {host} --port {port} --dbname {db}; \
          echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo' | tr '\\n' ' '; echo; sleep 60",
-        home = home.display(),
+        env = common::private_home_shell(home),
         bin = env!("CARGO_BIN_EXE_tickets"),
         port = config.get_ports()[0],
         db = db.name,
@@ -219,9 +245,9 @@ async fn an_agent_claims_from_the_pool_and_ctrl_c_restores_the_terminal() {
 fn the_demo_starts_its_own_server_seeds_it_logs_in_and_stops_it_again() {
     let home = tempfile::tempdir().unwrap();
     let command = format!(
-        "env HOME={home} TERM=xterm-256color {bin} demo; echo EXIT=$?; \
+        "{env} TERM=xterm-256color {bin} demo; echo EXIT=$?; \
          stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo' | tr '\\n' ' '; echo; sleep 60",
-        home = home.path().display(),
+        env = common::private_home_shell(home.path()),
         bin = env!("CARGO_BIN_EXE_tickets"),
     );
     let t = Tmux::start("demo", &command, 100, 30);

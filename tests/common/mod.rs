@@ -142,6 +142,29 @@ pub fn conninfo(config: &Config) -> String {
     parts.join(" ")
 }
 
+/// Where a `tickets` process started by a test finds its files: every variable that decides a
+/// config, data, state or cache directory points into `home` (the test's temporary directory),
+/// so a test never reads the user's config nor writes into their data directory, whatever
+/// XDG_* variables the user has set.
+pub fn private_home_env(home: &std::path::Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    vec![
+        ("HOME", home.to_path_buf()),
+        ("XDG_CONFIG_HOME", home.join(".config")),
+        ("XDG_DATA_HOME", home.join(".local/share")),
+        ("XDG_STATE_HOME", home.join(".local/state")),
+        ("XDG_CACHE_HOME", home.join(".cache")),
+    ]
+}
+
+/// [`private_home_env`] as the start of a shell line: `env -u TICKETS_CONFIG HOME=… …`.
+pub fn private_home_shell(home: &std::path::Path) -> String {
+    let mut line = String::from("env -u TICKETS_CONFIG");
+    for (name, value) in private_home_env(home) {
+        line.push_str(&format!(" {name}={}", value.display()));
+    }
+    line
+}
+
 /// The usual people of a test: two customers, two agents and an admin, all real logins.
 pub struct Cast {
     pub alice: TestPerson,
