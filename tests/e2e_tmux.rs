@@ -78,6 +78,14 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", "e2e"])
     }
 
+    fn wait_until_gone(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.screen().contains(text) {
+            assert!(Instant::now() < deadline, "{text:?} stays on the screen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -226,6 +234,8 @@ async fn an_agent_claims_from_the_pool_and_ctrl_c_restores_the_terminal() {
     t.type_text("?");
     t.wait_for("claim");
     t.keys(&["Escape"]);
+    // An Escape closely followed by another key reads as Alt+key: wait for the help to close.
+    t.wait_until_gone("Keys");
     t.keys(&["C-c"]);
     assert_restored(&t);
 
