@@ -144,3 +144,115 @@ fn the_audit_is_current_when_returned_to() {
         "changes while away reload the audit: {effects:?}"
     );
 }
+
+fn claimed(n: u128) -> TicketRow {
+    let mut r = three_rows()[(n - 1) as usize].clone();
+    r.agent_id = Some(Uuid::from_u128(1));
+    r.agent_name = Some("Me".into());
+    r.updated_at += chrono::Duration::seconds(1);
+    r
+}
+
+#[test]
+fn acting_from_the_opened_ticket_stays_on_it_and_the_notice_names_it() {
+    // Below 100 columns Enter shows the detail alone: an action there must not move on.
+    let mut app = logged_in(Role::Agent, three_rows());
+    update(&mut app, ch('j'));
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(main_of(&app).focus, Pane::Detail);
+    let effects = update(&mut app, ch('c'));
+    assert_eq!(
+        effects,
+        vec![Effect::Act {
+            ticket: Uuid::from_u128(102),
+            action: TicketAction::Claim
+        }]
+    );
+    update(
+        &mut app,
+        Msg::Db(Reply::Acted {
+            ticket: Uuid::from_u128(102),
+            action: TicketAction::Claim,
+            result: Ok(Some(claimed(2))),
+        }),
+    );
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)), "no advance");
+    assert_eq!(main_of(&app).focus, Pane::Detail);
+    assert_eq!(
+        app.notice.as_ref().unwrap().text,
+        "“Printer on fire”: claimed, it is yours."
+    );
+}
+
+#[test]
+fn acting_from_the_list_moves_on_and_names_the_ticket_acted_on() {
+    let mut app = logged_in(Role::Agent, three_rows());
+    update(&mut app, ch('c'));
+    update(
+        &mut app,
+        Msg::Db(Reply::Acted {
+            ticket: Uuid::from_u128(101),
+            action: TicketAction::Claim,
+            result: Ok(Some(claimed(1))),
+        }),
+    );
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)), "advanced");
+    assert_eq!(
+        app.notice.as_ref().unwrap().text,
+        "“VPN drops every hour”: claimed, it is yours.",
+        "the notice names the ticket acted on, not the one now selected"
+    );
+}
+
+#[test]
+fn the_losing_claim_names_the_ticket_without_its_uuid() {
+    let mut app = logged_in(Role::Agent, three_rows());
+    update(&mut app, ch('c'));
+    let id = Uuid::from_u128(101);
+    update(
+        &mut app,
+        Msg::Db(Reply::Acted {
+            ticket: id,
+            action: TicketAction::Claim,
+            result: Err(DbError::Refused {
+                code: "55000".into(),
+                message: format!("ticket {id} was claimed by another agent"),
+            }),
+        }),
+    );
+    let notice = app.notice.clone().unwrap();
+    assert!(notice.error);
+    assert_eq!(
+        notice.text,
+        "“VPN drops every hour” was claimed by another agent."
+    );
+}
+
+#[test]
+fn a_ticket_that_left_the_view_is_named() {
+    let mut app = logged_in(Role::Agent, three_rows());
+    let effects = update(&mut app, ch('j'));
+    let (req, hreq) = (
+        effects.iter().find_map(|e| match e {
+            Effect::LoadTicket { req, .. } => Some(*req),
+            _ => None,
+        }),
+        effects.iter().find_map(|e| match e {
+            Effect::LoadHistory { req, .. } => Some(*req),
+            _ => None,
+        }),
+    );
+    let _ = hreq;
+    update(
+        &mut app,
+        Msg::Db(Reply::Ticket {
+            req: req.unwrap(),
+            id: Uuid::from_u128(102),
+            detail: None,
+        }),
+    );
+    assert_eq!(
+        app.notice.as_ref().unwrap().text,
+        "“Printer on fire” is no longer visible to you."
+    );
+}

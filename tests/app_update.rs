@@ -177,7 +177,7 @@ fn claim_then_advance_to_the_next_ticket() {
     );
     assert_eq!(
         app.notice.as_ref().unwrap().text,
-        "Claimed: the ticket is yours."
+        "“Ticket number 2”: claimed, it is yours."
     );
     // One change, one refresh: the list and counts are reloaded by the live echo, not here.
     assert!(

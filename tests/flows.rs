@@ -61,14 +61,14 @@ async fn each_role_logs_in_and_does_its_work() {
     assert_eq!(a.main().counts.get(&Queue::Unassigned), Some(&1));
     a.key(KeyCode::Char('c'));
     a.settle().await;
-    assert_eq!(a.notice(), "Claimed: the ticket is yours.");
+    assert_eq!(a.notice(), "“Printer on fire”: claimed, it is yours.");
     a.key(KeyCode::Char('['));
     a.settle().await;
     assert_eq!(a.subjects(), vec!["Printer on fire"]);
     a.key(KeyCode::Char('s'));
     a.key(KeyCode::Enter); // the first legal move from open: in progress
     a.settle().await;
-    assert_eq!(a.notice(), "Status is now in progress.");
+    assert_eq!(a.notice(), "“Printer on fire”: status is now in progress.");
     assert_eq!(
         a.main().detail.as_ref().unwrap().row.status,
         Status::InProgress
@@ -77,11 +77,16 @@ async fn each_role_logs_in_and_does_its_work() {
     a.key(KeyCode::Char('G'));
     a.key(KeyCode::Enter);
     a.settle().await;
-    assert_eq!(a.notice(), "Priority is now urgent.");
+    assert_eq!(a.notice(), "“Printer on fire”: priority is now urgent.");
     a.key(KeyCode::Char('a'));
     a.key(KeyCode::Enter);
     a.settle().await;
-    assert!(a.notice().starts_with("Handed off to bo"), "{}", a.notice());
+    assert!(
+        a.notice()
+            .starts_with("“Printer on fire”: handed off to bo"),
+        "{}",
+        a.notice()
+    );
     assert!(a.subjects().is_empty(), "handed-off ticket left my queue");
 
     let mut o = Client::start(&db, &bo);
@@ -197,10 +202,10 @@ async fn a_claim_lost_to_another_agent_is_refused_with_the_reason() {
     x.settle().await;
     y.key(KeyCode::Char('c'));
     y.settle().await;
-    assert_eq!(x.notice(), "Claimed: the ticket is yours.");
+    assert_eq!(x.notice(), "“Contested”: claimed, it is yours.");
     assert!(
-        y.notice().starts_with("Refused: ticket")
-            && y.notice().contains("was claimed by another agent"),
+        y.notice()
+            .starts_with("“Contested” was claimed by another agent"),
         "{}",
         y.notice()
     );
@@ -301,12 +306,13 @@ async fn ones_own_change_refreshes_the_list_and_counts_once() {
     assert_eq!(a.subjects().len(), 2);
 
     let before = a.stats().clone();
+    let subject = a.main().selected().unwrap().subject.clone();
     a.key(KeyCode::Char('c'));
     a.settle().await;
     // Anything late would show within this spell.
     a.idle(std::time::Duration::from_millis(500)).await;
     let after = a.stats().clone();
-    assert_eq!(a.notice(), "Claimed: the ticket is yours.");
+    assert_eq!(a.notice(), format!("“{subject}”: claimed, it is yours."));
     assert_eq!(
         after.page_loads - before.page_loads,
         1,
@@ -328,7 +334,7 @@ async fn ones_own_change_refreshes_the_list_and_counts_once() {
     a.settle().await;
     a.idle(std::time::Duration::from_millis(500)).await;
     let after = a.stats().clone();
-    assert_eq!(a.notice(), "Priority is now urgent.");
+    assert_eq!(a.notice(), format!("“{subject}”: priority is now urgent."));
     assert_eq!(
         after.page_loads - before.page_loads,
         1,

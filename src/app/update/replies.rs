@@ -110,7 +110,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 // own answer is still on the status line (that one matters more).
                 if app_notice_free {
                     message = Some((
-                        format!("Ticket {} is no longer visible to you.", short(id)),
+                        format!("{} is no longer visible to you.", ticket_name(main, id)),
                         false,
                     ));
                 }
@@ -154,7 +154,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         } => {
             main.acting = false;
             main.awaiting_echo.push(ticket);
-            message = Some((action_done(main, &action), false));
+            message = Some((action_done(main, ticket, &action), false));
             acted(main, ticket, row)
         }
         Reply::Acted {
@@ -164,7 +164,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         } => {
             main.acting = false;
             main.advance_to = None;
-            message = Some((refused(&error), true));
+            message = Some((refused(main, ticket, &error), true));
             if matches!(error, DbError::Unreachable(_)) {
                 Vec::new()
             } else {
@@ -314,27 +314,67 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
     }
 }
 
-/// What a person reads after an action the database did.
-fn action_done(main: &Main, action: &TicketAction) -> String {
+/// Longest subject a notice quotes before it shortens it with an ellipsis.
+const NAME_CHARS: usize = 40;
+
+/// How a notice names a ticket: its subject in quotes (shortened), as it was on screen when
+/// the person acted; the short id only when the subject is not known.
+pub(super) fn ticket_name(main: &Main, id: uuid::Uuid) -> String {
+    let subject = main
+        .detail
+        .as_ref()
+        .filter(|d| d.row.id == id)
+        .map(|d| d.row.subject.as_str())
+        .or_else(|| {
+            main.list
+                .rows
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.subject.as_str())
+        })
+        .or_else(|| {
+            main.audit
+                .rows
+                .iter()
+                .find(|h| h.ticket_id == id)
+                .and_then(|h| h.ticket_subject.as_deref())
+        });
+    match subject {
+        Some(s) => {
+            let s = s.trim();
+            if s.chars().count() > NAME_CHARS {
+                let cut: String = s.chars().take(NAME_CHARS - 1).collect();
+                format!("“{}…”", cut.trim_end())
+            } else {
+                format!("“{s}”")
+            }
+        }
+        None => format!("Ticket {}", short(id)),
+    }
+}
+
+/// What a person reads after an action the database did: which ticket, and what is true now.
+fn action_done(main: &Main, ticket: uuid::Uuid, action: &TicketAction) -> String {
+    let name = ticket_name(main, ticket);
     match action {
-        TicketAction::Claim => "Claimed: the ticket is yours.".into(),
-        TicketAction::Release => "Released to the unassigned pool.".into(),
+        TicketAction::Claim => format!("{name}: claimed, it is yours."),
+        TicketAction::Release => format!("{name}: released to the unassigned pool."),
         TicketAction::HandOff { to } => {
-            let name = main
+            let agent = main
                 .agents
                 .iter()
                 .find(|a| a.id == *to)
                 .map_or("another agent", |a| a.display_name.as_str());
-            format!("Handed off to {name}.")
+            format!("{name}: handed off to {agent}.")
         }
         TicketAction::Change {
             change: Change::Status(s),
             ..
-        } => format!("Status is now {s}."),
+        } => format!("{name}: status is now {s}."),
         TicketAction::Change {
             change: Change::Priority(p),
             ..
-        } => format!("Priority is now {p}."),
+        } => format!("{name}: priority is now {p}."),
     }
 }
 
@@ -348,13 +388,30 @@ fn sentence(s: &str) -> String {
     }
 }
 
-/// Why an action was not done: offline (nothing sent) or the database's own reason.
-fn refused(e: &DbError) -> String {
+/// Why an action was not done: offline (nothing sent) or the database's own reason, with the
+/// ticket named by its subject instead of the UUID the database's message carries.
+fn refused(main: &Main, ticket: uuid::Uuid, e: &DbError) -> String {
+    let name = ticket_name(main, ticket);
     match e {
         DbError::Unreachable(why) => format!(
-            "Offline ({why}). Nothing was sent; it will work again when the connection is back."
+            "{name} was not changed: offline ({why}). It will work again when the connection is back."
         ),
-        other => format!("Refused: {}", sentence(&other.to_string())),
+        other => {
+            let text = other.to_string();
+            let about = format!("ticket {ticket}");
+            if text.contains(&about) {
+                sentence(
+                    &text
+                        .replacen(&about, &name, 1)
+                        .replace(&ticket.to_string(), "it"),
+                )
+            } else {
+                format!(
+                    "{name} was not changed: {}",
+                    sentence(&text.replace(&ticket.to_string(), "it"))
+                )
+            }
+        }
     }
 }
 
