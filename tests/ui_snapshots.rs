@@ -220,6 +220,33 @@ fn empty_queue_and_error_notice() {
 // Checks a text snapshot cannot make
 
 #[test]
+fn the_filter_underlines_the_words_it_matched() {
+    let mut app = agent();
+    main_mut(&mut app).list.filter = "fire".into();
+    let terminal = draw_with(&app, &Theme::no_color(), 80, 24);
+    let buf = terminal.backend().buffer();
+    let text = screen_text(&terminal);
+    let (y, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("Printer on fire"))
+        .expect("the matching row");
+    let x = line.find("fire").unwrap();
+    let x = line[..x].chars().count() as u16;
+    let y = y as u16;
+    for dx in 0..4 {
+        assert!(
+            buf[(x + dx, y)].modifier.contains(Modifier::UNDERLINED),
+            "\"fire\" is marked"
+        );
+    }
+    assert!(
+        !buf[(x - 2, y)].modifier.contains(Modifier::UNDERLINED),
+        "\"on\" is not"
+    );
+}
+
+#[test]
 fn no_color_theme_still_marks_the_selected_row() {
     let app = agent();
     let terminal = draw_with(&app, &Theme::no_color(), 80, 24);

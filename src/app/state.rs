@@ -79,12 +79,12 @@ pub struct TicketList {
 }
 
 impl TicketList {
-    /// Indices of rows that pass the client filter (all when it is empty).
+    /// Indices of rows that pass the client filter, best match first (all, in order, when empty).
     pub fn visible(&self) -> Vec<usize> {
         if self.filter.is_empty() {
             return (0..self.rows.len()).collect();
         }
-        super::filter::fuzzy_filter(&self.rows, &self.filter)
+        super::filter::rank(&self.rows, &self.filter)
     }
 
     pub fn selected_row(&self) -> Option<&TicketRow> {

@@ -3,9 +3,11 @@
 use super::text::{ago, fit, width};
 use super::{Ctx, message};
 use crate::app::Main;
+use crate::app::filter::matched_words;
 use crate::model::{Status, TicketRow};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 
@@ -88,7 +90,7 @@ impl Columns {
         Row::new(v)
     }
 
-    fn row(&self, cx: &Ctx, r: &TicketRow) -> Row<'static> {
+    fn row(&self, cx: &Ctx, r: &TicketRow, filter: &str) -> Row<'static> {
         let t = cx.theme;
         let mut v = Vec::new();
         if self.priority {
@@ -103,7 +105,10 @@ impl Columns {
             status_short(r.status)
         };
         v.push(Cell::from(Span::styled(status, t.status(r.status))));
-        v.push(Cell::from(fit(&r.subject, usize::from(self.subject))));
+        v.push(Cell::from(highlighted(
+            &fit(&r.subject, usize::from(self.subject)),
+            filter,
+        )));
         if self.agent > 0 {
             v.push(match &r.agent_name {
                 Some(name) => Cell::from(fit(name, usize::from(self.agent))),
@@ -117,6 +122,29 @@ impl Columns {
         }
         Row::new(v)
     }
+}
+
+/// The subject with the words the filter matched underlined and bold (visible without
+/// colour), so the person sees why a row is listed.
+fn highlighted(subject: &str, filter: &str) -> Line<'static> {
+    let ranges = matched_words(subject, filter);
+    if ranges.is_empty() {
+        return Line::from(subject.to_owned());
+    }
+    let mark = Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (a, b) in ranges {
+        if a > at {
+            spans.push(Span::raw(subject[at..a].to_owned()));
+        }
+        spans.push(Span::styled(subject[a..b].to_owned(), mark));
+        at = b;
+    }
+    if at < subject.len() {
+        spans.push(Span::raw(subject[at..].to_owned()));
+    }
+    Line::from(spans)
 }
 
 /// The first row of a window of `height` rows that keeps `selected` in view, near the middle
@@ -231,7 +259,7 @@ pub(super) fn render(
         |&i| {
             list.rows
                 .get(i)
-                .map(|r| cols.row(cx, r))
+                .map(|r| cols.row(cx, r, &list.filter))
                 .unwrap_or_default()
         },
     );
