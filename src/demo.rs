@@ -56,7 +56,12 @@ pub fn default_dir() -> Result<PathBuf> {
 /// The running demo server; `stop` it when the client is done.
 pub struct Demo {
     pub cluster: Cluster,
-    started_here: bool,
+    /// Whether this run owns the server (and stops it), rather than another running demo.
+    owned: bool,
+    /// Held while this run owns the demo: another `tickets demo` then knows it is not alone.
+    _lock: Option<std::fs::File>,
+    /// Stops the server when this process ends without `stop` (see `spawn_guard`).
+    guard: std::sync::Mutex<Option<std::process::Child>>,
 }
 
 impl Demo {
@@ -70,19 +75,107 @@ impl Demo {
         c
     }
 
-    /// Stops the server, unless it was already running before this demo started it.
+    /// Stops the server, unless another `tickets demo` that is still running owns it.
     pub fn stop(&self) {
-        if self.started_here
-            && let Err(e) = self.cluster.stop("fast")
-        {
+        if !self.owned {
+            return;
+        }
+        // Stopped here: the guard must not stop a server a later demo may have started.
+        if let Some(mut guard) = self.guard.lock().unwrap().take() {
+            let _ = guard.kill();
+            let _ = guard.wait();
+        }
+        if let Err(e) = self.cluster.stop("fast") {
             eprintln!("tickets: could not stop the demo server: {e}");
         }
     }
 }
 
+/// The exact command that opens another client on the running demo.
+pub fn second_client_command(demo: &Demo) -> String {
+    format!(
+        "{} --host {} --port {} --dbname {DATABASE}",
+        shell_word(&program()),
+        shell_word(&demo.cluster.socket_dir().display().to_string()),
+        demo.cluster.port()
+    )
+}
+
+/// How to run this binary: `tickets` when that is what PATH finds, else its full path.
+fn program() -> String {
+    let me = std::env::current_exe().and_then(std::fs::canonicalize).ok();
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("tickets"))
+            .find(|p| p.is_file())
+    });
+    match (me, on_path.and_then(|p| std::fs::canonicalize(p).ok())) {
+        (Some(me), Some(found)) if me == found => "tickets".into(),
+        (Some(me), _) => me.display().to_string(),
+        (None, _) => "tickets".into(),
+    }
+}
+
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Takes the demo's lock without waiting: None when another `tickets demo` holds it.
+fn try_lock(path: &Path) -> Result<Option<std::fs::File>> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .wrap_err_with(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a descriptor we own; the lock goes with the file (closed on exec).
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    Ok(locked.then_some(file))
+}
+
+/// A small process that outlives this one: it waits for its stdin (a pipe only this process
+/// holds) to close, which happens however this process ends (quit, panic, SIGHUP when the
+/// terminal is closed, SIGTERM, SIGKILL), and then stops the server. It ignores the terminal's
+/// signals and sits in its own process group, so closing the terminal does not end it first.
+fn spawn_guard(cluster: &Cluster) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("trap '' HUP INT TERM QUIT; cat >/dev/null; exec \"$@\"")
+        .arg("tickets-demo-guard")
+        .args(cluster.stop_command("fast"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+}
+
 /// Starts (creating and seeding on first use) the demo cluster in `dir`.
 pub async fn prepare(dir: &Path, reset: bool) -> Result<Demo> {
     find_bindir().map_err(|e| eyre!("{e}"))?;
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)
+            .wrap_err_with(|| format!("cannot create {}", parent.display()))?;
+    }
+    let lock = try_lock(&dir.with_extension("lock"))?;
+    if lock.is_none() {
+        if reset {
+            return Err(eyre!(
+                "another `tickets demo` is running on {}: quit it before --reset",
+                dir.display()
+            ));
+        }
+        println!(
+            "another `tickets demo` is running: this client uses its server and leaves it running"
+        );
+    }
     if reset && dir.exists() {
         if dir.join("data").join("PG_VERSION").exists() {
             let old = Cluster::start(dir, PORT).map_err(|e| eyre!("{e}"))?;
@@ -111,11 +204,27 @@ pub async fn prepare(dir: &Path, reset: bool) -> Result<Demo> {
     if fresh {
         println!("creating a PostgreSQL cluster in {} …", dir.display());
     }
-    let started_here = !(Cluster::is_running_in(dir));
+    let owned = lock.is_some();
+    if owned && Cluster::is_running_in(dir) {
+        println!(
+            "a demo server was left running by an earlier run: this demo takes it over and stops it when you quit"
+        );
+    }
     let cluster = Cluster::start(dir, PORT).map_err(|e| eyre!("{e}"))?;
+    let guard = match owned.then(|| spawn_guard(&cluster)).transpose() {
+        Ok(guard) => guard,
+        Err(e) => {
+            let _ = cluster.stop("fast");
+            return Err(eyre!(
+                "cannot start the process that stops the demo server: {e}"
+            ));
+        }
+    };
     let demo = Demo {
         cluster,
-        started_here,
+        owned,
+        _lock: lock,
+        guard: std::sync::Mutex::new(guard),
     };
     if let Err(e) = setup(&demo).await {
         demo.stop();

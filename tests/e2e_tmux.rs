@@ -280,3 +280,76 @@ fn the_demo_starts_its_own_server_seeds_it_logs_in_and_stops_it_again() {
         "the demo server was stopped"
     );
 }
+
+/// The shell line that runs `tickets demo` with its own home, then reports how it ended.
+fn demo_command(home: &std::path::Path) -> String {
+    format!(
+        "{env} TERM=xterm-256color {bin} demo; echo EXIT=$?; sleep 60",
+        env = common::private_home_shell(home),
+        bin = env!("CARGO_BIN_EXE_tickets"),
+    )
+}
+
+/// The demo server's postmaster pid, from its postmaster.pid (None when it is not running).
+fn postmaster(data: &std::path::Path) -> Option<i32> {
+    let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    // SAFETY: kill with signal 0 only asks whether the process exists.
+    (unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
+}
+
+fn wait_until_stopped(pid: i32, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // SAFETY: as in postmaster().
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: postmaster {pid} still runs"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Stops a demo server a failed test left behind.
+struct StopLeftover(std::path::PathBuf);
+
+impl Drop for StopLeftover {
+    fn drop(&mut self) {
+        if tickets::db::cluster::Cluster::is_running_in(&self.0)
+            && let Ok(c) = tickets::db::cluster::Cluster::start(&self.0, 5432)
+        {
+            let _ = c.stop("immediate");
+        }
+    }
+}
+
+#[test]
+fn closing_the_demos_terminal_stops_its_server_and_a_leftover_is_taken_over() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".local/share/tickets/demo");
+    let _cleanup = StopLeftover(dir.clone());
+    let data = dir.join("data");
+
+    // Closing the terminal (tmux kills the window: the client gets SIGHUP) stops the server.
+    let t = Tmux::start("demo-hup", &demo_command(home.path()), 100, 30);
+    t.wait_for("Try demo_agent1");
+    let pid = postmaster(&data).expect("the demo server runs");
+    t.run(&["kill-window", "-t", "e2e"]);
+    wait_until_stopped(pid, "after the demo's terminal was closed");
+
+    // A server left running in the demo's directory by no running demo (as an older tickets
+    // left it) is taken over and stopped on quit.
+    let leftover = tickets::db::cluster::Cluster::start(&dir, 5432).unwrap();
+    let pid = postmaster(&data).expect("the leftover server runs");
+    drop(leftover);
+    let t = Tmux::start("demo-leftover", &demo_command(home.path()), 100, 30);
+    t.wait_for("Try demo_agent1");
+    let before = t.run(&["capture-pane", "-p", "-a", "-t", "e2e"]);
+    assert!(before.contains("takes it over"), "{before}");
+    t.keys(&["Escape"]);
+    t.wait_for("EXIT=0");
+    wait_until_stopped(
+        pid,
+        "after quitting a demo that took over a leftover server",
+    );
+}

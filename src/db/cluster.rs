@@ -229,6 +229,19 @@ impl Cluster {
         )
     }
 
+    /// The command (program first) that `stop(mode)` runs, for a process that has to stop
+    /// the server after this one is gone.
+    pub fn stop_command(&self, mode: &str) -> Vec<std::ffi::OsString> {
+        let mut argv: Vec<std::ffi::OsString> = Vec::new();
+        if running_as_root() {
+            argv.extend(["runuser", "-u", "postgres", "--"].map(Into::into));
+        }
+        argv.push(self.bindir.join("pg_ctl").into());
+        let data = path_str(&self.data_dir());
+        argv.extend(["-w", "-s", "-m", mode, "-D", &data, "stop"].map(Into::into));
+        argv
+    }
+
     fn hand_to_postgres_user(&self) -> Result<(), String> {
         if !running_as_root() {
             return Ok(());
