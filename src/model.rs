@@ -297,5 +297,45 @@ impl LoginError {
             self,
             LoginError::PasswordNeeded | LoginError::WrongPassword | LoginError::Refused(_)
         )
+
+/// What one entry of a ticket's thread is: a public reply, an internal note (staff only), or
+/// an event of the ticket's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadKind {
+    Message,
+    Note,
+    Change(ChangeKind),
+}
+
+/// One entry of a ticket's thread (`ticket_thread`): messages and history in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadEntry {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub kind: ThreadKind,
+    /// The author of a message, or who made the change.
+    pub person_id: Uuid,
+    pub person_name: Option<String>,
+    /// The text of a message or note; None for a history event.
+    pub body: Option<String>,
+    pub old_status: Option<Status>,
+    pub new_status: Option<Status>,
+    pub old_agent: Option<String>,
+    pub new_agent: Option<String>,
+    pub old_priority: Option<Priority>,
+    pub new_priority: Option<Priority>,
+}
+
+/// Keyset position in a thread (oldest first): the page after this entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThreadCursor {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl From<&ThreadEntry> for ThreadCursor {
+    fn from(e: &ThreadEntry) -> Self {
+        ThreadCursor { at: e.at, id: e.id }
     }
 }

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_names_on_tickets.sql"),
     migration!(11, "0011_comments.sql"),
     migration!(12, "0012_closed_is_final_for_agents.sql"),
+    migration!(13, "0013_conversation.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod pgpass;
 pub mod repo;
 pub mod session;
+pub mod thread;
 pub mod tls;
 
 pub use connect::{Target, connect, connect_config};

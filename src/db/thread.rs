@@ -1,0 +1,177 @@
+//! The conversation of a ticket: its thread (messages, notes and history in time order, read
+//! through `ticket_thread` and so through the person's own policies), posting, and what the
+//! person has seen. Every query runs in the person's session: RLS decides what comes back.
+
+use super::error::DbError;
+use crate::model::*;
+use tokio_postgres::{Client, Row};
+use uuid::Uuid;
+
+/// The columns of a thread entry; the query joins the names source as `p`, `oa`, `na`.
+const ENTRY_COLUMNS: &str = "e.id, e.ticket_id, e.at, e.kind, e.person_id, p.display_name, e.body, \
+     e.old_status::text, e.new_status::text, oa.display_name, na.display_name, \
+     e.old_priority::text, e.new_priority::text";
+
+fn entry(r: &Row) -> ThreadEntry {
+    let kind: &str = r.get(3);
+    let kind = match kind {
+        "message" => ThreadKind::Message,
+        "note" => ThreadKind::Note,
+        other => ThreadKind::Change(ChangeKind::from_sql(other).unwrap_or(ChangeKind::Status)),
+    };
+    ThreadEntry {
+        id: r.get(0),
+        ticket_id: r.get(1),
+        at: r.get(2),
+        kind,
+        person_id: r.get(4),
+        person_name: r.get(5),
+        body: r.get(6),
+        old_status: r.get::<_, Option<&str>>(7).and_then(Status::from_sql),
+        new_status: r.get::<_, Option<&str>>(8).and_then(Status::from_sql),
+        old_agent: r.get(9),
+        new_agent: r.get(10),
+        old_priority: r.get::<_, Option<&str>>(11).and_then(Priority::from_sql),
+        new_priority: r.get::<_, Option<&str>>(12).and_then(Priority::from_sql),
+    }
+}
+
+/// The query a page of a thread runs: `$1` ticket, `$2`/`$3` the cursor (NULL for the first
+/// page), `$4` the page size. Public so the benchmark times exactly the client's query.
+pub fn page_sql(role: Role) -> String {
+    // Names: staff read users; a customer gets the people on their own ticket, message authors
+    // of public replies included, and never an e-mail.
+    let names = match role {
+        Role::Customer => "public.names_on_tickets(ARRAY[$1::uuid], true)",
+        Role::Agent | Role::Admin => "public.users",
+    };
+    format!(
+        "WITH page AS MATERIALIZED ( \
+             SELECT * FROM public.ticket_thread \
+             WHERE ticket_id = $1 AND ($2::timestamptz IS NULL OR (at, id) > ($2, $3::uuid)) \
+             ORDER BY at, id LIMIT $4), \
+         people AS MATERIALIZED ( \
+             SELECT n.id, n.display_name FROM {names} n WHERE n.id IN ( \
+                 SELECT person_id FROM page UNION SELECT old_agent_id FROM page \
+                 UNION SELECT new_agent_id FROM page)) \
+         SELECT {ENTRY_COLUMNS} FROM page e \
+         LEFT JOIN people p ON p.id = e.person_id \
+         LEFT JOIN people oa ON oa.id = e.old_agent_id \
+         LEFT JOIN people na ON na.id = e.new_agent_id \
+         ORDER BY e.at, e.id"
+    )
+}
+
+/// One page of a ticket's thread, oldest first, after `after` (None: from the start).
+pub async fn page(
+    client: &Client,
+    me: &Me,
+    ticket: Uuid,
+    after: Option<ThreadCursor>,
+    limit: i64,
+) -> Result<Vec<ThreadEntry>, DbError> {
+    let rows = client
+        .query(
+            &page_sql(me.role),
+            &[
+                &ticket,
+                &after.map(|c| c.at),
+                &after.map(|c| c.id),
+                &limit,
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(entry).collect())
+}
+
+/// The newest `limit` entries of a thread, oldest first (for "jump to the end").
+pub async fn last_page(
+    client: &Client,
+    me: &Me,
+    ticket: Uuid,
+    limit: i64,
+) -> Result<Vec<ThreadEntry>, DbError> {
+    let start = client
+        .query_opt(
+            "SELECT at, id FROM (SELECT at, id FROM public.ticket_thread WHERE ticket_id = $1 \
+             ORDER BY at DESC, id DESC LIMIT $2) x ORDER BY at, id LIMIT 1",
+            &[&ticket, &limit],
+        )
+        .await?;
+    let Some(start) = start else {
+        return Ok(Vec::new());
+    };
+    let first: ThreadCursor = ThreadCursor {
+        at: start.get(0),
+        id: start.get(1),
+    };
+    // The page *from* the first of the last `limit` entries: read it inclusively.
+    let rows = client
+        .query(
+            &page_sql(me.role).replace("(at, id) > ($2, $3::uuid)", "(at, id) >= ($2, $3::uuid)"),
+            &[&ticket, &Some(first.at), &Some(first.id), &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(entry).collect())
+}
+
+/// Posts a reply (or, for staff, an internal note). The database checks everything: who may
+/// post where, the text, a ticket closed meanwhile; the refusal says why.
+pub async fn post(client: &Client, ticket: Uuid, body: &str, internal: bool) -> Result<Uuid, DbError> {
+    let row = client
+        .query_one(
+            "INSERT INTO public.ticket_messages (ticket_id, body, internal) VALUES ($1, $2, $3) RETURNING id",
+            &[&ticket, &body, &internal],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// A customer closes their own ticket (withdraws it, or confirms the resolution).
+pub async fn close(client: &Client, ticket: Uuid) -> Result<(), DbError> {
+    let n = client
+        .execute(
+            "UPDATE public.tickets SET status = 'closed' WHERE id = $1",
+            &[&ticket],
+        )
+        .await?;
+    if n == 0 {
+        return Err(DbError::Refused {
+            code: "P0002".into(),
+            message: format!("ticket {ticket} does not exist or is not visible to you"),
+        });
+    }
+    Ok(())
+}
+
+/// Records that the person has seen the ticket as it is now.
+pub async fn mark_seen(client: &Client, ticket: Uuid) -> Result<(), DbError> {
+    client
+        .execute("SELECT public.mark_ticket_seen($1)", &[&ticket])
+        .await?;
+    Ok(())
+}
+
+/// Of `tickets`, those with news for the person since they last opened them.
+pub async fn unseen(client: &Client, tickets: &[Uuid]) -> Result<Vec<Uuid>, DbError> {
+    let rows = client
+        .query("SELECT public.unseen_tickets($1)", &[&tickets])
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// How many of the person's tickets have news (the header count).
+pub async fn unseen_count(client: &Client) -> Result<i64, DbError> {
+    Ok(client
+        .query_one("SELECT public.unseen_count()", &[])
+        .await?
+        .get(0))
+}
+
+/// A ticket's id from the number people say (`#1234`), if the person may see it.
+pub async fn by_number(client: &Client, number: i64) -> Result<Option<Uuid>, DbError> {
+    Ok(client
+        .query_opt("SELECT id FROM public.tickets WHERE number = $1", &[&number])
+        .await?
+        .map(|r| r.get(0)))
+}
