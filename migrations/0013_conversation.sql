@@ -41,11 +41,12 @@ CREATE FUNCTION app.may_see_ticket(me public.users, t public.tickets) RETURNS bo
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT me.id IS NOT NULL AND t.id IS NOT NULL AND CASE me.role
+    -- Never NULL (an unassigned ticket's agent_id = me.id is): IF NOT NULL would let it pass.
+    SELECT coalesce(me.id IS NOT NULL AND t.id IS NOT NULL AND CASE me.role
         WHEN 'admin' THEN true
         WHEN 'agent' THEN t.agent_id = me.id OR (t.agent_id IS NULL AND t.status = 'open')
         WHEN 'customer' THEN t.customer_id = me.id
-        ELSE false END
+        ELSE false END, false)
 $$;
 COMMENT ON FUNCTION app.may_see_ticket(public.users, public.tickets) IS
     'The read policies of tickets as a predicate, for SECURITY DEFINER code that reads as the owner.';

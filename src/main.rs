@@ -76,8 +76,8 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let report = tickets::seed::seed(&mut client, &plan).await?;
             println!(
-                "seeded {} tickets, {} history rows, {} people in {:.1?}",
-                report.tickets, report.history, report.people, report.took
+                "seeded {} tickets, {} history rows, {} messages, {} people in {:.1?}",
+                report.tickets, report.history, report.messages, report.people, report.took
             );
             println!(
                 "logins (password \"{}\"): {}, {} .. {}, {} .. {}",

@@ -1,10 +1,12 @@
-//! `tickets seed`: fills a database with realistic, skewed tickets and their history, fast.
+//! `tickets seed`: fills a database with realistic, skewed tickets, their history and their
+//! conversations, fast.
 //!
 //! Set-based SQL in one transaction (all or nothing). The history is backdated over two years,
 //! which the triggers would not allow (they stamp now() and record the session's person), so
 //! the bulk load runs with `session_replication_role = replica` (superuser) and the data is
 //! built to satisfy every rule the triggers enforce: seq 1..n per ticket, legal status paths,
-//! real actors, updated_at = the last change.
+//! real actors, updated_at = the last change, numbers in filing order, messages only by people
+//! who could post them (see `MESSAGES`).
 
 use crate::db::DbError;
 use std::time::{Duration, Instant};
@@ -27,6 +29,7 @@ pub struct SeedPlan {
 pub struct SeedReport {
     pub tickets: i64,
     pub history: i64,
+    pub messages: i64,
     pub people: i64,
     pub took: Duration,
     /// The logins created, with their roles, for the person running the seed.
@@ -95,6 +98,35 @@ const DETAILS: &[&str] = &[
     "It worked fine until last Friday.",
     "The error message says: unexpected error, try again later.",
     "Only happens on the office network, not from home.",
+];
+
+const CUSTOMER_LINES: &[&str] = &[
+    "Any news on this?",
+    "I tried that, and it still happens.",
+    "Here are the details you asked for: it fails on every attempt since Monday.",
+    "Thanks, that fixed it for me but my colleague still sees it.",
+    "Could you call me back this afternoon?",
+    "It happened again just now, at 10:42.",
+    "I am on the Windows laptop, version 11, latest updates installed.",
+    "Sorry for the late reply, I was out of office.",
+];
+const AGENT_LINES: &[&str] = &[
+    "Thanks for reporting this. Could you tell me which browser you use?",
+    "I have reset it on our side; please try again and let me know.",
+    "We are looking into it and will get back to you today.",
+    "Could you send a screenshot of the error message?",
+    "This is a known issue; a fix is scheduled for the next release.",
+    "I have escalated this to the second-line team.",
+    "Please clear the cache and log in again.",
+    "Can you confirm that it works now?",
+];
+const NOTE_LINES: &[&str] = &[
+    "Same as the outage last month, see the incident log.",
+    "Customer is a key account: keep them posted daily.",
+    "Checked the logs: the request never reached the backend.",
+    "Waiting for the vendor; do not promise a date.",
+    "Looks like a duplicate of an older ticket from the same team.",
+    "Second-line says the config was changed by hand on Friday.",
 ];
 
 fn sql_array(items: &[&str]) -> String {
@@ -228,6 +260,7 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
         recent = (60.0 / f64::from(n.max(1))).clamp(0.05, 0.3),
     );
     tx.batch_execute(&tickets).await?;
+    tx.batch_execute(&messages_sql()).await?;
 
     // The history: created; claimed; re-prioritised; handed off; then the status path, each
     // step by the person who could make it, an hour to a day apart. seq is computed, not
@@ -267,20 +300,27 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
         UPDATE seed_h SET changed_at = least(changed_at, now() - interval '1 minute' + interval '1 second' * seq);
         CREATE TEMP TABLE seed_last ON COMMIT DROP AS
         SELECT ticket_id, max(changed_at) AS at, count(*) AS rows, max(seq) AS top FROM seed_h GROUP BY ticket_id;
-        INSERT INTO public.tickets (id, customer_id, agent_id, subject, description, status, priority, created_at, updated_at)
-        SELECT t.id, t.customer_id, t.agent_id, t.subject, t.description, t.status, t.priority, t.created_at, l.at
-        FROM seed_t t JOIN seed_last l ON l.ticket_id = t.id ORDER BY t.g;
+        INSERT INTO public.tickets (id, number, customer_id, agent_id, subject, description, status, priority, created_at, updated_at)
+        SELECT t.id, (SELECT coalesce(max(number), 0) FROM public.tickets) + t.g, t.customer_id, t.agent_id,
+               t.subject, t.description, t.status, t.priority, t.created_at,
+               greatest(l.at, ml.at)
+        FROM seed_t t JOIN seed_last l ON l.ticket_id = t.id LEFT JOIN seed_mlast ml ON ml.ticket_id = t.id
+        ORDER BY t.g;
+        SELECT setval('public.ticket_number_seq', (SELECT max(number) FROM public.tickets));
         INSERT INTO public.ticket_status_history (ticket_id, customer_id, seq, kind, old_status, new_status,
             old_agent_id, new_agent_id, old_priority, new_priority, changed_by, changed_at)
         SELECT ticket_id, customer_id, seq, kind, old_status, new_status, old_agent_id, new_agent_id,
                old_priority, new_priority, changed_by, changed_at
-        FROM seed_h ORDER BY changed_at;";
+        FROM seed_h ORDER BY changed_at;
+        INSERT INTO public.ticket_messages (ticket_id, customer_id, author_id, body, internal, created_at)
+        SELECT ticket_id, customer_id, author_id, body, internal, created_at FROM seed_m ORDER BY created_at;";
     // Building an index once over the loaded rows is far cheaper than updating it row by row
     // (random UUIDs, a GIN over the text): set the secondary indexes aside for a big load.
     let indexes: Vec<(String, String)> = if plan.tickets >= 20_000 {
         tx.query(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-             WHERE i.indrelid IN ('public.tickets'::regclass, 'public.ticket_status_history'::regclass)
+             WHERE i.indrelid IN ('public.tickets'::regclass, 'public.ticket_status_history'::regclass,
+                                  'public.ticket_messages'::regclass)
                AND NOT i.indisprimary AND NOT i.indisunique",
             &[],
         )
@@ -304,7 +344,8 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
         .query_one(
             "SELECT (SELECT count(*) FROM seed_t t LEFT JOIN seed_last l ON l.ticket_id = t.id
                      WHERE t.customer_id IS NULL OR l.rows IS DISTINCT FROM l.top)
-                  + (SELECT count(*) FROM seed_h WHERE changed_by IS NULL)",
+                  + (SELECT count(*) FROM seed_h WHERE changed_by IS NULL)
+                  + (SELECT count(*) FROM seed_m WHERE author_id IS NULL)",
             &[],
         )
         .await?
@@ -319,21 +360,60 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
     }
     let counts = tx
         .query_one(
-            "SELECT (SELECT count(*) FROM seed_t), (SELECT count(*) FROM seed_h), (SELECT count(*) FROM seed_people)",
+            "SELECT (SELECT count(*) FROM seed_t), (SELECT count(*) FROM seed_h), (SELECT count(*) FROM seed_people), (SELECT count(*) FROM seed_m)",
             &[],
         )
         .await?;
     tx.commit().await?;
     client
         .batch_execute(
-            "ANALYZE public.users; ANALYZE public.tickets; ANALYZE public.ticket_status_history",
+            "ANALYZE public.users; ANALYZE public.tickets; ANALYZE public.ticket_status_history; ANALYZE public.ticket_messages",
         )
         .await?;
     Ok(SeedReport {
         tickets: counts.get(0),
         history: counts.get(1),
+        messages: counts.get(3),
         people: counts.get(2),
         took: started.elapsed(),
         logins,
     })
+}
+
+/// The conversations: about three messages per ticket, skewed (most have a few, some dozens,
+/// the busiest customer's oldest assigned ticket has 600), a third of the staff's internal notes.
+/// They fall between the hand-off (+40 min) and the first status change (+2 h), while the
+/// ticket is open: the customer may post, and the staff author is the ticket's agent or, for a
+/// ticket in the pool, an agent (who can see the pool). Customers alternate with staff; a
+/// public message is activity, so updated_at is the later of it and the last history row.
+/// Tickets younger than 2 hours get none, so nothing is dated in the future.
+fn messages_sql() -> String {
+    let customer = sql_array(CUSTOMER_LINES);
+    let agent = sql_array(AGENT_LINES);
+    let note = sql_array(NOTE_LINES);
+    format!(
+        "CREATE TEMP TABLE seed_m ON COMMIT DROP AS
+         WITH busy AS (
+             SELECT min(g) AS g FROM seed_t
+             WHERE customer_n = 1 AND agent_id IS NOT NULL AND created_at < now() - interval '1 day')
+         SELECT t.id AS ticket_id, t.customer_id, i, m.internal,
+                CASE WHEN i % 2 = 1 THEN t.customer_id ELSE coalesce(t.agent_id, t.prev_agent_id) END AS author_id,
+                t.created_at + interval '41 minutes' + interval '78 minutes' * (i::float8 / (c.k + 1)) AS created_at,
+                CASE WHEN i % 2 = 1 THEN ({customer})[1 + floor(random() * {nc})::int]
+                     WHEN m.internal THEN ({note})[1 + floor(random() * {nn})::int]
+                     ELSE ({agent})[1 + floor(random() * {na})::int] END
+                || CASE WHEN random() < 0.03 THEN repeat(E'\n\nMore detail: ' || ({customer})[1 + floor(random() * {nc})::int], 25) ELSE '' END
+                AS body
+         FROM seed_t t
+         CROSS JOIN LATERAL (SELECT CASE WHEN t.g = (SELECT g FROM busy) THEN 600
+                                         ELSE floor(-3.45 * ln(1 - random() + t.g * 0))::int END AS k) c
+         CROSS JOIN LATERAL generate_series(1, c.k) i
+         CROSS JOIN LATERAL (SELECT i % 2 = 0 AND random() + t.g * 0 < 0.3 AS internal) m
+         WHERE t.created_at < now() - interval '2 hours';
+         CREATE TEMP TABLE seed_mlast ON COMMIT DROP AS
+         SELECT ticket_id, max(created_at) AS at FROM seed_m WHERE NOT internal GROUP BY ticket_id;",
+        nc = CUSTOMER_LINES.len(),
+        na = AGENT_LINES.len(),
+        nn = NOTE_LINES.len(),
+    )
 }

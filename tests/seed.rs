@@ -50,7 +50,35 @@ async fn seeded_data_obeys_every_rule_and_the_logins_work() {
             .await,
         0
     );
-    assert_eq!(check("SELECT count(*) FROM tickets t WHERE updated_at <> (SELECT max(changed_at) FROM ticket_status_history h WHERE h.ticket_id = t.id)").await, 0);
+    // updated_at is the last change or public message (a public message is activity).
+    assert_eq!(check("SELECT count(*) FROM tickets t WHERE updated_at <> greatest((SELECT max(changed_at) FROM ticket_status_history h WHERE h.ticket_id = t.id), (SELECT max(created_at) FROM ticket_messages m WHERE m.ticket_id = t.id AND NOT m.internal))").await, 0);
+    // Numbers: 1..n in filing order, and the next filing continues after them.
+    assert_eq!(check("SELECT count(*) FROM (SELECT number, row_number() OVER (ORDER BY created_at, id) AS n FROM tickets) x WHERE number <> n").await, 0);
+    // Messages: about three per ticket, skewed, one busy thread, notes among them.
+    let messages = check("SELECT count(*) FROM ticket_messages").await;
+    assert!(
+        (2 * 3000..4 * 3000).contains(&messages),
+        "{messages} messages"
+    );
+    assert_eq!(report.messages, messages);
+    assert!(
+        check("SELECT max(c) FROM (SELECT count(*) c FROM ticket_messages GROUP BY ticket_id) x")
+            .await
+            >= 600
+    );
+    assert!(check("SELECT count(*) FROM (SELECT ticket_id FROM ticket_messages GROUP BY ticket_id HAVING count(*) >= 10) x").await > 10);
+    assert!(check("SELECT count(*) FROM ticket_messages WHERE internal").await > messages / 10);
+    // Every message obeys the posting rules at its time: the customer on their own ticket, not
+    // internal, never after it closed; staff who could see the ticket then (its agent, or any
+    // agent while it sat open in the pool); nothing before the ticket existed.
+    assert_eq!(check("SELECT count(*) FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id JOIN users u ON u.id = m.author_id
+        WHERE m.customer_id <> t.customer_id OR m.created_at < t.created_at OR m.created_at > now()
+           OR (u.role = 'customer' AND (m.author_id <> t.customer_id OR m.internal
+               OR EXISTS (SELECT 1 FROM ticket_status_history h WHERE h.ticket_id = t.id AND h.new_status = 'closed' AND h.changed_at < m.created_at)))
+           OR (u.role = 'agent' AND m.author_id IS DISTINCT FROM (SELECT coalesce(
+                   (SELECT h.new_agent_id FROM ticket_status_history h WHERE h.ticket_id = t.id AND h.kind = 'assignment' AND h.changed_at < m.created_at ORDER BY h.seq DESC LIMIT 1),
+                   CASE WHEN (SELECT h.new_status FROM ticket_status_history h WHERE h.ticket_id = t.id AND h.new_status IS NOT NULL AND h.changed_at < m.created_at ORDER BY h.seq DESC LIMIT 1) = 'open' THEN m.author_id END)))
+           OR body !~ '[^[:space:]]' OR octet_length(body) > 65536").await, 0);
     // Replaying each ticket's status rows gives its current status, through legal moves only.
     assert_eq!(check("SELECT count(*) FROM tickets t WHERE status <> (SELECT new_status FROM ticket_status_history h WHERE h.ticket_id = t.id AND new_status IS NOT NULL ORDER BY seq DESC LIMIT 1)").await, 0);
     assert_eq!(check("SELECT count(*) FROM ticket_status_history h JOIN users u ON u.id = h.changed_by WHERE h.kind = 'status' AND NOT EXISTS (SELECT 1 FROM ticket_status_moves m WHERE m.role = u.role AND m.from_status = h.old_status AND m.to_status = h.new_status)").await, 0);

@@ -73,12 +73,7 @@ pub async fn page(
     let rows = client
         .query(
             &page_sql(me.role),
-            &[
-                &ticket,
-                &after.map(|c| c.at),
-                &after.map(|c| c.id),
-                &limit,
-            ],
+            &[&ticket, &after.map(|c| c.at), &after.map(|c| c.id), &limit],
         )
         .await?;
     Ok(rows.iter().map(entry).collect())
@@ -117,7 +112,12 @@ pub async fn last_page(
 
 /// Posts a reply (or, for staff, an internal note). The database checks everything: who may
 /// post where, the text, a ticket closed meanwhile; the refusal says why.
-pub async fn post(client: &Client, ticket: Uuid, body: &str, internal: bool) -> Result<Uuid, DbError> {
+pub async fn post(
+    client: &Client,
+    ticket: Uuid,
+    body: &str,
+    internal: bool,
+) -> Result<Uuid, DbError> {
     let row = client
         .query_one(
             "INSERT INTO public.ticket_messages (ticket_id, body, internal) VALUES ($1, $2, $3) RETURNING id",
@@ -171,7 +171,10 @@ pub async fn unseen_count(client: &Client) -> Result<i64, DbError> {
 /// A ticket's id from the number people say (`#1234`), if the person may see it.
 pub async fn by_number(client: &Client, number: i64) -> Result<Option<Uuid>, DbError> {
     Ok(client
-        .query_opt("SELECT id FROM public.tickets WHERE number = $1", &[&number])
+        .query_opt(
+            "SELECT id FROM public.tickets WHERE number = $1",
+            &[&number],
+        )
         .await?
         .map(|r| r.get(0)))
 }
