@@ -485,3 +485,45 @@ BEGIN
         SELECT u.id, u.display_name FROM public.users u WHERE u.id IN (SELECT p.person FROM people p);
 END
 $$;
+
+---------------------------------------------------------------------------------------------
+-- The why of the new and replaced objects (0011 put it on the older ones).
+
+COMMENT ON FUNCTION public.search_tickets(text, integer) IS
+    'Full-text search of subject, description and message bodies (internal notes for staff only) through the GIN indexes, returning only tickets the caller''s read policies allow. Body from 0013 (supersedes 0004).';
+COMMENT ON FUNCTION public.names_on_tickets(uuid[], boolean) IS
+    'Names of the people on the given tickets the caller may read (customer, agent and, with_history, everyone in their history and the authors of the messages the caller may read: a customer never learns a note''s author). Body from 0013 (supersedes 0010).';
+COMMENT ON SEQUENCE public.ticket_number_seq IS 'Gives tickets.number; only the owner''s trigger draws from it.';
+COMMENT ON FUNCTION app.number_ticket() IS
+    'BEFORE INSERT OR UPDATE OF number on tickets: draws the number (a number given by the client is refused), and refuses any change of it.';
+COMMENT ON FUNCTION app.check_customer_ticket_update() IS
+    'BEFORE UPDATE on tickets: a customer''s own UPDATE may only close the ticket and change nothing else (the reply''s move runs as tickets_owner and passes).';
+COMMENT ON FUNCTION app.check_message() IS
+    'BEFORE INSERT on ticket_messages: the author is the login''s person; the ticket must be visible ("no such ticket" otherwise), not closed for a customer, no internal note from a customer; the body non-blank, at most 64 KiB, no control characters but newline and tab (CR LF becomes LF).';
+COMMENT ON FUNCTION app.apply_message() IS
+    'AFTER INSERT on ticket_messages: a public message stamps the ticket''s updated_at, a customer''s reply moves waiting_on_customer/resolved back to in_progress (open when unassigned) in their name; the author''s last-seen mark moves on. A note touches no ticket.';
+COMMENT ON FUNCTION app.notify_message_posted() IS
+    'AFTER INSERT on ticket_messages: NOTIFY tickets_changed with the ticket id only (re-read through RLS), as for any ticket change.';
+COMMENT ON FUNCTION app.refuse_message_rewrite() IS
+    'ticket_messages is append-only: refuses UPDATE, DELETE and TRUNCATE for everyone, the owner and superusers included.';
+COMMENT ON FUNCTION app.filer_has_seen() IS 'AFTER INSERT on tickets: the person who filed a ticket has seen it.';
+COMMENT ON POLICY tickets_customer_close ON public.tickets IS
+    'A customer closes their own ticket (UPDATE tickets SET status = ''closed''); the column grant and tickets_customer_update keep everything else.';
+COMMENT ON POLICY messages_customer_read ON public.ticket_messages IS 'Customers read the public messages of their own tickets, never a note.';
+COMMENT ON POLICY messages_agent_read ON public.ticket_messages IS 'Agents read every message of the tickets they can see.';
+COMMENT ON POLICY messages_customer_post ON public.ticket_messages IS
+    'Customers post public messages as themselves on their own tickets that are not closed.';
+COMMENT ON POLICY messages_agent_post ON public.ticket_messages IS 'Agents post replies and notes as themselves on the tickets they can see.';
+COMMENT ON POLICY seen_own_read ON public.ticket_seen IS 'Everyone reads only their own last-seen marks.';
+
+-- Roles are shared by every database of the cluster: comment only when the text differs.
+RESET ROLE;
+DO $roles$
+DECLARE
+    text_now text := 'Group role of customers: read and file their own tickets (subject, description, priority only), close them (UPDATE tickets SET status = ''closed''), post public replies on those not closed, read their public messages, their own users row and their tickets'' history.';
+BEGIN
+    IF pg_catalog.shobj_description('tickets_customer'::regrole, 'pg_authid') IS DISTINCT FROM text_now THEN
+        EXECUTE format('COMMENT ON ROLE tickets_customer IS %L', text_now);
+    END IF;
+END
+$roles$;

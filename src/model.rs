@@ -297,6 +297,8 @@ impl LoginError {
             self,
             LoginError::PasswordNeeded | LoginError::WrongPassword | LoginError::Refused(_)
         )
+    }
+}
 
 /// What one entry of a ticket's thread is: a public reply, an internal note (staff only), or
 /// an event of the ticket's history.

@@ -17,14 +17,18 @@
 //!   - `SQLSTATE words`: the statement must fail with that 5-character SQLSTATE and a message
 //!     containing the words (the rule that refused), e.g. `42501 permission denied for table tickets`;
 //!   - `rows N`: it must succeed with exactly N rows (0 for SET and the like);
-//!   - `same N`: as `rows N`, but the tickets, people and moves may change, the history may not;
+//!   - `same N`: as `rows N`, but the tickets, people and moves may change, the history and
+//!     the messages may not;
+//!   - `posted N`: as `rows N`, but messages (and the poster's last-seen mark) may be added;
+//!     the tickets, people, moves and history may not change;
 //!   - `ok`: a legitimate step that sets the scene; it must succeed, and the world's state after
 //!     it is the new "before".
 //! - `sql`: one statement. Placeholders: `{name}` is a person's id or a ticket's id (quoted),
 //!   `{name.login}` a person's login, `{db}` the database. An unknown placeholder is a test bug.
 //!
 //! After every step but `ok`, the state (tickets, people, legal moves, the people's role
-//! settings and, apart, the history) is re-read as superuser and must be unchanged.
+//! settings, the ticket number sequence and, apart, the history and the messages with the
+//! last-seen marks) is re-read as superuser and must be unchanged.
 //!
 //! An attack too rich for steps is an `async fn(&World) -> Check` using the same pieces
 //! ([`World::steps`], [`World::state`], [`rows`], [`refused`]).
@@ -171,12 +175,14 @@ pub struct World {
     pub others: Mutex<Vec<TestDb>>,
 }
 
-/// What an attack could change, read as superuser: the tickets, people, legal moves and the
-/// people's role settings; and apart from them the history.
+/// What an attack could change, read as superuser: the tickets, people, legal moves, the
+/// people's role settings and the ticket number sequence; and apart from them the history, and
+/// the messages with the last-seen marks.
 #[derive(Debug, PartialEq, Eq)]
 pub struct State {
     pub rows: String,
     pub history: String,
+    pub messages: String,
 }
 
 impl World {
@@ -276,9 +282,14 @@ impl World {
                      FROM users u JOIN pg_roles r ON r.rolname = u.login
                      LEFT JOIN pg_db_role_setting s ON s.setrole = r.oid
                           AND s.setdatabase = (SELECT oid FROM pg_database
-                                               WHERE datname = current_database()))),
+                                               WHERE datname = current_database())),
+                    (SELECT last_value::text || ' ' || is_called FROM ticket_number_seq)),
                   coalesce((SELECT string_agg(h::text, E'\\n' ORDER BY h.ticket_id, h.seq)
-                            FROM ticket_status_history h), '')",
+                            FROM ticket_status_history h), ''),
+                  concat_ws(E'\\n',
+                    (SELECT string_agg(m::text, E'\\n' ORDER BY m.id) FROM ticket_messages m),
+                    (SELECT string_agg(s::text, E'\\n' ORDER BY s.person_id, s.ticket_id)
+                     FROM ticket_seen s))",
                 &[],
             )
             .await
@@ -286,6 +297,7 @@ impl World {
         State {
             rows: row.get(0),
             history: row.get(1),
+            messages: row.get(2),
         }
     }
 
@@ -332,7 +344,7 @@ impl World {
                 Expect::Refused { code, says } => {
                     refused_with(&what, result, code, &self.render(says))?
                 }
-                Expect::Rows(n) | Expect::RowsSameHistory(n) => match result {
+                Expect::Rows(n) | Expect::RowsSameHistory(n) | Expect::Posted(n) => match result {
                     Ok(got) if got == *n => {}
                     Ok(got) => return Err(format!("{what}: {got} rows, expected {n}")),
                     Err(e) => {
@@ -342,7 +354,10 @@ impl World {
             }
             let after = self.state().await;
             let same = match step.expect {
-                Expect::RowsSameHistory(_) => after.history == before.history,
+                Expect::RowsSameHistory(_) => {
+                    after.history == before.history && after.messages == before.messages
+                }
+                Expect::Posted(_) => after.rows == before.rows && after.history == before.history,
                 _ => after == before,
             };
             if !same {
@@ -356,8 +371,8 @@ impl World {
 
 fn changed(before: &State, after: &State) -> String {
     format!(
-        "the data changed\nbefore:\n{}\n{}\nafter:\n{}\n{}",
-        before.rows, before.history, after.rows, after.history
+        "the data changed\nbefore:\n{}\n{}\n{}\nafter:\n{}\n{}\n{}",
+        before.rows, before.history, before.messages, after.rows, after.history, after.messages
     )
 }
 
@@ -368,6 +383,7 @@ pub enum Expect {
     Refused { code: String, says: String },
     Rows(u64),
     RowsSameHistory(u64),
+    Posted(u64),
     Setup,
 }
 
@@ -406,6 +422,7 @@ pub fn parse(script: &str) -> Vec<Attack> {
             _ if expect == "ok" => Expect::Setup,
             Some(("rows", n)) => Expect::Rows(count(n)),
             Some(("same", n)) => Expect::RowsSameHistory(count(n)),
+            Some(("posted", n)) => Expect::Posted(count(n)),
             Some((code, says)) if code.len() == 5 => Expect::Refused {
                 code: code.to_owned(),
                 says: says.to_owned(),
