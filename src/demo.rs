@@ -23,15 +23,40 @@ pub fn plan() -> SeedPlan {
     }
 }
 
-/// Who to log in as, short enough for the login form.
+/// Every demo login, for the login form: a first line to try, then each login by role, in
+/// lines that fit the form (58 columns).
 pub fn logins_line(p: &SeedPlan) -> String {
-    format!(
-        "Try {} / {} (or {}, {})",
+    let mut lines = vec![format!(
+        "Try {}, password {}. Every demo login:",
         p.agent_login(1),
-        p.password,
-        p.admin_login(1),
-        p.customer_login(1)
-    )
+        p.password
+    )];
+    let groups = [
+        (
+            "admin",
+            (1..=p.admins).map(|i| p.admin_login(i)).collect::<Vec<_>>(),
+        ),
+        ("agents", (1..=p.agents).map(|i| p.agent_login(i)).collect()),
+        (
+            "customers",
+            (1..=p.customer_logins)
+                .map(|i| p.customer_login(i))
+                .collect(),
+        ),
+    ];
+    for (label, logins) in groups {
+        let mut line = format!("{label:<10} ");
+        for login in logins {
+            if line.len() + login.len() > 58 && line.len() > 11 {
+                lines.push(std::mem::take(&mut line).trim_end().to_owned());
+                line = " ".repeat(11);
+            }
+            line.push_str(&login);
+            line.push(' ');
+        }
+        lines.push(line.trim_end().to_owned());
+    }
+    lines.join("\n")
 }
 
 /// Every demo login, for the terminal before the client opens.

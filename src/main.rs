@@ -193,13 +193,17 @@ async fn demo(reset: bool, theme: Option<String>, file: &FileConfig) -> Result<(
     let demo = tickets::demo::prepare(&dir, reset).await?;
     let plan = tickets::demo::plan();
     let logins = tickets::demo::logins_line(&plan);
+    let second = tickets::demo::second_client_command(&demo);
     println!(
-        "demo ready in {}; log in as:\n{}",
+        "demo ready in {}; log in as:\n{}\n\nSee live refresh: while this demo runs, open a second client in another terminal:\n  {second}",
         dir.display(),
         tickets::demo::logins_table(&plan)
     );
     let result = run_client(demo.pg_config().into(), None, Some(logins), theme, file).await;
     demo.stop();
+    println!(
+        "demo stopped. Next time, run `tickets demo` and, while it runs, a second client in another terminal:\n  {second}"
+    );
     result
 }
 

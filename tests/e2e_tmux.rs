@@ -353,3 +353,62 @@ fn closing_the_demos_terminal_stops_its_server_and_a_leftover_is_taken_over() {
         "after quitting a demo that took over a leftover server",
     );
 }
+
+#[test]
+fn the_demo_lists_every_login_and_prints_a_second_client_command_that_works() {
+    let home = tempfile::tempdir().unwrap();
+    let _cleanup = StopLeftover(home.path().join(".local/share/tickets/demo"));
+    let demo = Tmux::start("demo-two", &demo_command(home.path()), 100, 30);
+    let form = demo.wait_for("Try demo_agent1");
+    let logins = [
+        "demo_admin1",
+        "demo_agent1",
+        "demo_agent2",
+        "demo_agent3",
+        "demo_agent4",
+    ];
+    let customers = (1..=6).map(|i| format!("demo_customer{i}"));
+    for login in logins.into_iter().map(str::to_owned).chain(customers) {
+        assert!(
+            form.contains(&login),
+            "{login} is not on the login form:\n{form}"
+        );
+    }
+
+    // What the demo printed before the client took the screen: the second client's command.
+    let printed = demo.run(&["capture-pane", "-p", "-a", "-J", "-t", "e2e"]);
+    let intro = "open a second client in another terminal:";
+    let command = printed
+        .lines()
+        .skip_while(|l| !l.contains(intro))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no second-client command printed:\n{printed}"))
+        .trim()
+        .to_owned();
+    let line = format!(
+        "{env} TERM=xterm-256color {command}; echo EXIT=$?; sleep 60",
+        env = common::private_home_shell(home.path())
+    );
+    let second = Tmux::start("demo-second", &line, 100, 30);
+    second.wait_for("Password");
+    second.type_text("demo_admin1");
+    second.keys(&["Tab"]);
+    second.type_text("demo");
+    second.keys(&["Enter"]);
+    second.wait_for("All tickets (300)");
+
+    demo.type_text("demo_agent1");
+    demo.keys(&["Tab"]);
+    demo.type_text("demo");
+    demo.keys(&["Enter"]);
+    demo.wait_for("Unassigned (");
+    second.type_text("q");
+    second.wait_for("EXIT=0");
+    demo.type_text("q");
+    demo.wait_for("EXIT=0");
+    let after = demo.run(&["capture-pane", "-p", "-J", "-t", "e2e"]);
+    assert!(
+        after.contains(&command),
+        "the command again on exit:\n{after}"
+    );
+}

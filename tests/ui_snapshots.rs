@@ -35,6 +35,13 @@ fn login_empty() {
     snap("login_empty", &login(|_| {}));
 }
 
+/// The demo's form lists every demo login.
+#[test]
+fn login_demo() {
+    let hint = tickets::demo::logins_line(&tickets::demo::plan());
+    snap("login_demo", &login(|_| {}).with_login_hint(Some(hint)));
+}
+
 #[test]
 fn login_with_error() {
     snap(

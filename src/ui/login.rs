@@ -1,4 +1,5 @@
-//! The login form: login, masked password, one line for what went wrong, and the keys.
+//! The login form: login, masked password, what went wrong, a hint (e.g. the demo's logins),
+//! and the keys.
 
 use super::Ctx;
 use super::text::{centered, field_view, fit, width, wrap};
@@ -19,7 +20,10 @@ pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) 
         _ => Vec::new(),
     };
     let extra = u16::try_from(error.len().saturating_sub(1)).unwrap_or(0);
-    let popup = centered(area, 64, 9 + extra);
+    // A hint of several lines (the demo lists every login) gets a row for each.
+    let hint_lines: Vec<&str> = cx.app.login_hint.iter().flat_map(|h| h.lines()).collect();
+    let hint_extra = u16::try_from(hint_lines.len().saturating_sub(1)).unwrap_or(0);
+    let popup = centered(area, 64, 9 + extra + hint_extra);
     let title = format!(" tickets · {} ", cx.app.server);
     let block = Block::bordered()
         .border_type(BorderType::Thick)
@@ -103,13 +107,12 @@ pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) 
             .collect()
     };
     frame.render_widget(Paragraph::new(message), message_row);
-    if let Some(hint) = &cx.app.login_hint {
-        let room = usize::from(hint_row.width).saturating_sub(2);
-        frame.render_widget(
-            Paragraph::new(Line::styled(format!("  {}", fit(hint, room)), t.muted)),
-            hint_row,
-        );
-    }
+    let room = usize::from(hint_row.width).saturating_sub(2);
+    let hint: Vec<Line> = hint_lines
+        .iter()
+        .map(|line| Line::styled(format!("  {}", fit(line, room)), t.muted))
+        .collect();
+    frame.render_widget(Paragraph::new(hint), hint_row);
 
     let pairs = [
         ("tab".to_owned(), "switch field"),
