@@ -56,6 +56,19 @@ fn login_with_error() {
 }
 
 #[test]
+fn login_asks_for_the_password() {
+    let app = login(|f| {
+        f.login = Input::new("bo".into());
+        f.focus = LoginField::Password;
+        f.ask = Some("Type your password.".into());
+    });
+    snap_at("login_ask", &app, &[(80, 24)]);
+    let text = screen_text(&draw_with(&app, &Theme::dark(), 80, 24));
+    assert!(text.contains("› Type your password."), "{text}");
+    assert!(!text.contains('✖'), "a prompt, not an error:\n{text}");
+}
+
+#[test]
 fn login_busy() {
     snap(
         "login_busy",
@@ -131,10 +144,7 @@ fn agent_hand_off_picker() {
 #[test]
 fn search_prompt() {
     let mut app = agent();
-    main_mut(&mut app).prompt = Some(Prompt {
-        kind: PromptKind::Search,
-        input: Input::new("printer".into()),
-    });
+    main_mut(&mut app).prompt = Some(Prompt::new(PromptKind::Search, "printer".into()));
     snap("prompt_search", &app);
 }
 
@@ -145,6 +155,7 @@ fn audit_date_prompt_with_error() {
     m.prompt = Some(Prompt {
         kind: PromptKind::AuditSince,
         input: Input::new("last tuesday".into()),
+        selected: false,
     });
     m.prompt_error = Some("\"last tuesday\" is not a date like 2026-11-25".into());
     snap("prompt_date_error", &app);
@@ -397,6 +408,7 @@ fn nothing_panics_at_any_size() {
     main_mut(&mut prompt).prompt = Some(Prompt {
         kind: PromptKind::Search,
         input: Input::new("界".repeat(100)),
+        selected: false,
     });
     apps.push(prompt);
     let mut detail = agent();

@@ -14,6 +14,8 @@ pub enum Msg {
     /// The terminal was resized; the next draw lays out again.
     Resize,
     Db(Reply),
+    /// The runtime's clock says this informational notice has been read long enough.
+    NoticeExpired(crate::app::Notice),
 }
 
 /// What the worker answers.

@@ -30,7 +30,7 @@ pub struct Notice {
 }
 
 pub enum Screen {
-    Login(LoginForm),
+    Login(Box<LoginForm>),
     Main(Box<Main>),
 }
 
@@ -44,8 +44,10 @@ pub struct LoginForm {
     pub login: Input,
     pub password: Input,
     pub focus: LoginField,
-    /// One line saying why the last attempt failed.
+    /// Why the last attempt failed.
     pub error: Option<String>,
+    /// What the form needs next (the server asked for a password): a prompt, not an error.
+    pub ask: Option<String>,
     pub busy: bool,
 }
 
@@ -139,6 +141,20 @@ pub const AUDIT_FIELDS: &[&str] = &[
 pub struct Prompt {
     pub kind: PromptKind,
     pub input: Input,
+    /// The text shown is the previous value, selected as a whole: typing replaces it, an
+    /// arrow key starts editing it.
+    pub selected: bool,
+}
+
+impl Prompt {
+    /// A prompt showing `value` selected (typing replaces it).
+    pub fn new(kind: PromptKind, value: String) -> Prompt {
+        Prompt {
+            kind,
+            selected: !value.is_empty(),
+            input: Input::new(value),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,7 +329,7 @@ impl App {
     pub fn new(keymap: Keymap, server: String, login: Option<String>) -> App {
         let has_login = login.as_deref().is_some_and(|l| !l.is_empty());
         App {
-            screen: Screen::Login(LoginForm {
+            screen: Screen::Login(Box::new(LoginForm {
                 login: Input::new(login.unwrap_or_default()),
                 password: Input::default(),
                 focus: if has_login {
@@ -322,8 +338,9 @@ impl App {
                     LoginField::Login
                 },
                 error: None,
+                ask: None,
                 busy: false,
-            }),
+            })),
             keymap,
             help_open: false,
             notice: None,

@@ -14,9 +14,14 @@
 mod drafts;
 mod io;
 
-use crate::app::{self, App, Effect, Msg};
+use crate::app::{self, App, Effect, Msg, Notice};
 use crate::drafts::DraftStore;
+use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How long an informational notice stays on the status line (errors stay until a key).
+pub const NOTICE_TIME: Duration = Duration::from_secs(5);
 
 /// How many of each effect the state asked for: what the tests count ("one change, one
 /// refresh") and the benchmarks report.
@@ -55,6 +60,9 @@ pub struct Runtime {
     effects: mpsc::UnboundedSender<Effect>,
     replies: mpsc::Receiver<Msg>,
     pub stats: Stats,
+    /// The informational notice on screen and when to take it down: the state stays pure,
+    /// the runtime owns the clock and says when the time is up.
+    expiry: Option<(Notice, Instant)>,
 }
 
 impl Runtime {
@@ -71,6 +79,7 @@ impl Runtime {
             effects,
             replies,
             stats: Stats::default(),
+            expiry: None,
         }
     }
 
@@ -86,7 +95,30 @@ impl Runtime {
         if self.perform(effects) == Flow::Quit || app.quit {
             return Flow::Quit;
         }
+        self.watch_notice(app);
         Flow::Continue
+    }
+
+    /// Starts the clock for a new informational notice.
+    fn watch_notice(&mut self, app: &App) {
+        match &app.notice {
+            Some(n) if !n.error => {
+                if self.expiry.as_ref().is_none_or(|(shown, _)| shown != n) {
+                    self.expiry = Some((n.clone(), Instant::now() + NOTICE_TIME));
+                }
+            }
+            _ => self.expiry = None,
+        }
+    }
+
+    /// The expiry message when the notice's time is up.
+    fn expired(&mut self) -> Option<Msg> {
+        match &self.expiry {
+            Some((_, at)) if *at <= Instant::now() => {
+                self.expiry.take().map(|(n, _)| Msg::NoticeExpired(n))
+            }
+            _ => None,
+        }
     }
 
     fn perform(&mut self, effects: Vec<Effect>) -> Flow {
@@ -103,13 +135,20 @@ impl Runtime {
     }
 
     /// The next answer from the world; None when the I/O task has stopped.
+    /// (or the end of an informational notice's time on screen).
     pub async fn recv(&mut self) -> Option<Msg> {
-        self.replies.recv().await
+        let Some(at) = self.expiry.as_ref().map(|(_, at)| *at) else {
+            return self.replies.recv().await;
+        };
+        tokio::select! {
+            reply = self.replies.recv() => reply,
+            _ = tokio::time::sleep_until(at) => self.expired(),
+        }
     }
 
     /// An answer that is already waiting, if any.
     pub fn try_recv(&mut self) -> Option<Msg> {
-        self.replies.try_recv().ok()
+        self.replies.try_recv().ok().or_else(|| self.expired())
     }
 }
 

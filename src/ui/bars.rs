@@ -1,7 +1,7 @@
 //! The top bar (who, where, which queue) and the status line (the last notice, or the keys that
 //! do something right now, plus a loading indicator).
 
-use super::text::{fit, width};
+use super::text::{fit, width, wrap};
 use super::{Ctx, Target};
 use crate::app::keymap::Action;
 use crate::app::{Main, Pane, View};
@@ -75,14 +75,44 @@ pub(super) fn header(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(left)).style(t.header), area);
 }
 
-/// The last notice (errors marked "Error:"), then the keys that are useful now as far as they
-/// fit; "loading…" on the right while a query is out, so a slow one is visible.
+/// Most rows a notice takes above the key hints; a longer one ends in "…".
+const NOTICE_ROWS: usize = 3;
+
+/// The last notice, wrapped to the width (errors marked "Error:"): drawn above the key hints.
+pub(super) fn notice_lines(cx: &Ctx, cols: u16) -> Vec<Line<'static>> {
+    let t = cx.theme;
+    let Some(n) = &cx.app.notice else {
+        return Vec::new();
+    };
+    let (lead, style) = if n.error {
+        ("Error: ", t.error)
+    } else {
+        ("", t.info)
+    };
+    let room = usize::from(cols).saturating_sub(2).max(1);
+    let mut rows = wrap(&format!("{lead}{}", n.text), room);
+    if rows.len() > NOTICE_ROWS {
+        rows.truncate(NOTICE_ROWS);
+        if let Some(last) = rows.last_mut() {
+            *last = fit(&format!("{last} …"), room);
+        }
+    }
+    rows.into_iter()
+        .map(|r| Line::from(vec![Span::raw(" "), Span::styled(r, style)]))
+        .collect()
+}
+
+/// The keys that are useful now as far as they fit; "loading…" on the right while a query is
+/// out, so a slow one is visible.
 pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, area: Rect) {
     if area.is_empty() {
         return;
     }
     let t = cx.theme;
-    let busy = if main.acting {
+    let busy = if !main.online {
+        // Stays while offline, whatever the notice above says or after it is gone.
+        Some("offline · reconnecting…")
+    } else if main.acting {
         Some("working…")
     } else if main.list.loading.is_some()
         || main.detail_req.is_some()
@@ -94,7 +124,10 @@ pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, a
         None
     };
     let right: Vec<Span> = busy
-        .map(|b| vec![Span::styled(format!(" {b} "), t.key_hint)])
+        .map(|b| {
+            let style = if main.online { t.key_hint } else { t.error };
+            vec![Span::styled(format!(" {b} "), style)]
+        })
         .unwrap_or_default();
     let room = usize::from(area.width).saturating_sub(spans_width(&right));
     // While something takes the typed keys, "?" is text, not help.
@@ -107,19 +140,8 @@ pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, a
         .filter(|_| !typing)
         .map(|k| cx.hints(&[(k, "help")]))
         .unwrap_or_default();
-    let mut left = vec![Span::raw(" ")];
-    if let Some(n) = &cx.app.notice {
-        // Cut so the loading indicator on the right stays visible.
-        if n.error {
-            let text = fit(&n.text, room.saturating_sub(12));
-            left.push(Span::styled("Error: ", t.error));
-            left.push(Span::styled(text, t.error));
-        } else {
-            left.push(Span::styled(fit(&n.text, room.saturating_sub(5)), t.info));
-        }
-        left.push(Span::styled(" │ ", t.muted));
-    }
-    // After the notice, as many of the useful keys as fit, and the help key last.
+    let left = vec![Span::raw(" ")];
+    // As many of the useful keys as fit, and the help key last.
     let mut used = spans_width(&left) + spans_width(&help);
     let mut pairs = Vec::new();
     for (key, what) in hints(cx, main, target) {
@@ -130,9 +152,7 @@ pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, a
         used += w;
         pairs.push((key, what));
     }
-    if pairs.is_empty() && help.is_empty() && cx.app.notice.is_some() {
-        left.pop();
-    }
+    let mut left = left;
     left.extend(cx.hints(&pairs));
     if !pairs.is_empty() && !help.is_empty() {
         left.push(Span::raw("  "));

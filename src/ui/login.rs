@@ -93,6 +93,9 @@ pub(super) fn render(cx: &Ctx, form: &LoginForm, frame: &mut Frame, area: Rect) 
 
     let message: Vec<Line> = if form.busy {
         vec![Line::styled("  Logging in…", t.key_hint)]
+    } else if let (Some(ask), None) = (&form.ask, &form.error) {
+        // What to do next is a prompt, not a failure: no ✖, not in the error colour.
+        vec![Line::styled(format!("  › {}", fit(ask, room)), t.info)]
     } else {
         error
             .iter()

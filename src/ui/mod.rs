@@ -155,12 +155,17 @@ impl Target<'_> {
 }
 
 fn draw_main(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
-    let [header, body, status] = Layout::vertical([
+    // A notice gets its own rows above the key hints, wrapped (never cut), so the hints stay.
+    let notice = bars::notice_lines(cx, area.width);
+    let notice_rows = u16::try_from(notice.len()).unwrap_or(0);
+    let [header, body, notice_area, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
+        Constraint::Length(notice_rows),
         Constraint::Length(1),
     ])
     .areas(area);
+    frame.render_widget(Paragraph::new(notice), notice_area);
     bars::header(cx, main, frame, header);
     // The filter is applied once per frame and shared by the list, the detail and the hints.
     let visible = main.list.visible();

@@ -28,7 +28,13 @@ pub(super) fn render(cx: &Ctx, main: &Main, prompt: &Prompt, frame: &mut Frame, 
     let [input_area, below] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(inner);
     let view = field_view(&prompt.input, false, input_area.width);
-    frame.render_widget(Paragraph::new(view.text).style(t.input_focused), input_area);
+    // The previous value, selected: typing replaces it (shown like a selected row).
+    let style = if prompt.selected {
+        t.selected
+    } else {
+        t.input_focused
+    };
+    frame.render_widget(Paragraph::new(view.text).style(style), input_area);
     cx.set_cursor(frame, input_area, view.cursor, 0);
     let line = match &main.prompt_error {
         Some(e) => Line::from(vec![

@@ -198,7 +198,7 @@ pub(super) fn with_ticket(
 ) -> Result<Vec<Effect>, String> {
     if !main.online {
         return Err(
-            "Offline: reconnecting. Nothing was sent; try again when the status line says live."
+            "Offline: reconnecting. Nothing was sent; try again when the status line says live again."
                 .into(),
         );
     }

@@ -80,6 +80,7 @@ pub(super) fn login_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
             form.busy = true;
             form.error = None;
+            form.ask = None;
             vec![Effect::Login {
                 login,
                 password: Some(form.password.value().to_owned()),
@@ -124,6 +125,9 @@ pub(super) fn on_paste(app: &mut App, text: &str) -> Vec<Effect> {
                 return vec![Effect::SaveDraft { ticket }];
             }
             if let Some(prompt) = &mut main.prompt {
+                if std::mem::take(&mut prompt.selected) {
+                    prompt.input.reset();
+                }
                 append(&mut prompt.input, text);
             }
             Vec::new()
@@ -367,10 +371,7 @@ pub(super) fn parse_date(s: &str) -> Result<Option<chrono::DateTime<chrono::Utc>
 }
 
 pub(super) fn open_prompt(main: &mut Main, kind: PromptKind, value: String) -> Vec<Effect> {
-    main.prompt = Some(Prompt {
-        kind,
-        input: tui_input::Input::new(value),
-    });
+    main.prompt = Some(Prompt::new(kind, value));
     main.prompt_error = None;
     Vec::new()
 }
@@ -411,6 +412,19 @@ pub(super) fn prompt_key(main: &mut Main, key: KeyEvent) -> Vec<Effect> {
         }
         _ => {
             main.prompt_error = None;
+            // The previous value is selected: typed text or a deletion replaces it whole;
+            // any other key (arrows, Home, End) starts editing it.
+            if std::mem::take(&mut prompt.selected) {
+                let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+                match key.code {
+                    KeyCode::Char(_) if !ctrl => prompt.input.reset(),
+                    KeyCode::Backspace | KeyCode::Delete => {
+                        prompt.input.reset();
+                        return Vec::new();
+                    }
+                    _ => {}
+                }
+            }
             prompt.input.handle_event(&Event::Key(key));
             Vec::new()
         }

@@ -30,6 +30,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Key(_) | Msg::Resize => Vec::new(),
         Msg::Paste(text) => on_paste(app, &text),
         Msg::Db(reply) => on_reply(app, reply),
+        Msg::NoticeExpired(old) => {
+            // Only that notice, and only if it is still the one shown (a newer one stays).
+            if app.notice.as_ref() == Some(&old) && !old.error {
+                app.notice = None;
+            }
+            Vec::new()
+        }
     }
 }
 

@@ -29,7 +29,14 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
     if let Reply::LoginFailed(why) = reply {
         if let Screen::Login(form) = &mut app.screen {
             form.busy = false;
-            form.error = Some(login_failed(&why));
+            // The server asking for a password is the next step, not a failure.
+            if why == LoginError::PasswordNeeded {
+                form.error = None;
+                form.ask = Some(login_failed(&why));
+            } else {
+                form.ask = None;
+                form.error = Some(login_failed(&why));
+            }
             if why.wants_password() {
                 form.focus = LoginField::Password;
             }
@@ -85,7 +92,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             let was = main.online;
             main.online = online;
             if !online {
-                message = Some((format!("Offline: {why}. Reconnecting…"), true));
+                message = Some((offline(&why), true));
                 Vec::new()
             } else if !was {
                 // Notifications sent while away are lost: re-read everything on screen.
@@ -393,9 +400,9 @@ fn sentence(s: &str) -> String {
 fn refused(main: &Main, ticket: uuid::Uuid, e: &DbError) -> String {
     let name = ticket_name(main, ticket);
     match e {
-        DbError::Unreachable(why) => format!(
-            "{name} was not changed: offline ({why}). It will work again when the connection is back."
-        ),
+        DbError::Unreachable(why) => {
+            format!("{name} was not changed: {} Nothing was sent.", offline(why))
+        }
         other => {
             let text = other.to_string();
             let about = format!("ticket {ticket}");
@@ -417,16 +424,14 @@ fn refused(main: &Main, ticket: uuid::Uuid, e: &DbError) -> String {
 
 fn refused_create(e: &DbError) -> String {
     match e {
-        DbError::Unreachable(why) => format!(
-            "Offline ({why}). Nothing was sent; it will work again when the connection is back."
-        ),
+        DbError::Unreachable(why) => format!("{} Nothing was sent.", offline(why)),
         other => sentence(&other.to_string()),
     }
 }
 
 fn load_failed(load: LoadKind, e: &DbError) -> String {
     if let DbError::Unreachable(why) = e {
-        return format!("Offline: {why}. Reconnecting…");
+        return offline(why);
     }
     let what = match load {
         LoadKind::List => "Loading the list",
@@ -436,6 +441,44 @@ fn load_failed(load: LoadKind, e: &DbError) -> String {
         LoadKind::Audit => "Loading the audit log",
     };
     format!("{what}: {e}")
+}
+
+/// The one sentence for a lost connection, whichever path noticed it (the LISTEN connection,
+/// a load, an action) and whichever words the driver used: one cause, one wording.
+pub(super) fn offline(why: &str) -> String {
+    format!("Offline: {}. Reconnecting…", offline_cause(why))
+}
+
+fn offline_cause(why: &str) -> String {
+    let lower = why.to_lowercase();
+    let known = [
+        ("administrator command", "the server ended the session"),
+        ("shutting down", "the server is shutting down"),
+        ("starting up", "the server is starting up"),
+        ("connection refused", "the server refuses connections"),
+        ("did not answer", "the database did not answer for 2 s"),
+        ("timed out", "the database did not answer in time"),
+        ("closed", "the connection was closed"),
+        ("broken pipe", "the connection was closed"),
+        ("reset by peer", "the connection was closed"),
+    ];
+    if let Some((_, cause)) = known.iter().find(|(k, _)| lower.contains(k)) {
+        return (*cause).to_owned();
+    }
+    // Anything else in the driver's words, without a repeated "offline" or final stop.
+    let mut s = why.trim();
+    for prefix in ["Offline:", "Offline", "offline:", "offline"] {
+        s = s.strip_prefix(prefix).unwrap_or(s).trim_start();
+    }
+    let s = s
+        .trim_start_matches('(')
+        .trim_end_matches(['.', ')'])
+        .trim();
+    if s.is_empty() {
+        "the connection was lost".to_owned()
+    } else {
+        s.to_owned()
+    }
 }
 
 /// The login form's line for a login that did not lead to a session.
