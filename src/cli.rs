@@ -1,6 +1,6 @@
 //! Command-line definitions (clap derive).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -17,9 +17,9 @@ pub struct Cli {
     #[command(flatten)]
     pub connect: ConnectArgs,
 
-    /// Colour theme: dark, light or no-color (NO_COLOR in the environment forces no-color).
-    #[arg(long)]
-    pub theme: Option<String>,
+    /// Colour theme (NO_COLOR in the environment forces no-color).
+    #[arg(long, value_enum)]
+    pub theme: Option<ThemeName>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -62,6 +62,41 @@ pub struct ConnectArgs {
     pub login: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThemeName {
+    Dark,
+    Light,
+    NoColor,
+}
+
+impl ThemeName {
+    /// The name the config file uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThemeName::Dark => "dark",
+            ThemeName::Light => "light",
+            ThemeName::NoColor => "no-color",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleName {
+    Customer,
+    Agent,
+    Admin,
+}
+
+impl RoleName {
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            RoleName::Customer => "customer",
+            RoleName::Agent => "agent",
+            RoleName::Admin => "admin",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Try it: a private PostgreSQL with demo data (under your data directory), then the
@@ -96,6 +131,20 @@ pub enum Command {
     /// Create, list and disable people.
     #[command(subcommand)]
     User(UserCommand),
+    /// Change your own password (as psql's \password: only a SCRAM verifier is sent). Logs in
+    /// with the client's connection settings (--login, PGUSER, else your OS user name).
+    Passwd {
+        /// Read the new password from standard input (first line) instead of prompting twice.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print a shell completion script, e.g. `tickets completions bash > /etc/bash_completion.d/tickets`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `tickets man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -135,9 +184,8 @@ pub enum UserCommand {
     Add {
         /// The login (a PostgreSQL role name: lowercase letters, digits and _).
         login: String,
-        /// customer, agent or admin.
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_enum)]
+        role: RoleName,
         /// The name shown to others.
         #[arg(long)]
         name: String,
@@ -166,4 +214,15 @@ pub enum UserCommand {
         #[command(flatten)]
         db: AdminDb,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

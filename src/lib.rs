@@ -13,6 +13,7 @@ pub mod drafts;
 pub mod headless;
 pub mod logging;
 pub mod model;
+pub mod passwd;
 pub mod people;
 pub mod runtime;
 pub mod seed;

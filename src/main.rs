@@ -1,6 +1,5 @@
 use clap::Parser;
-use eyre::{Result, bail, eyre};
-use std::io::BufRead;
+use eyre::{Result, eyre};
 use std::process::ExitCode;
 use tickets::app::{App, keymap::Keymap};
 use tickets::cli::{AdminDb, Cli, Command, ConnectArgs, UserCommand};
@@ -20,17 +19,50 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One clear line, as every command-line tool prints its errors.
+            // One clear line, as every command-line tool prints its errors; psql's exit codes:
+            // 2 when no connection could be made (unreachable, or the login refused), 1 for
+            // any other failure (the server refused what was asked, bad input).
             eprintln!("tickets: {e:#}");
-            ExitCode::FAILURE
+            let no_connection = |c: &(dyn std::error::Error + 'static)| {
+                matches!(
+                    c.downcast_ref::<db::DbError>(),
+                    Some(db::DbError::Unreachable(_) | db::DbError::LoginRefused(_))
+                )
+            };
+            if e.chain().any(no_connection) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
 async fn run(cli: Cli) -> Result<()> {
     let file = config::load(cli.config.as_deref())?;
+    let theme = cli.theme.map(|t| t.as_str().to_owned());
     match cli.command {
-        None => tui(cli.connect, cli.theme, &file).await,
+        None => tui(cli.connect, theme, &file).await,
+        Some(Command::Passwd { password_stdin }) => {
+            let (target, login) = connection(cli.connect, &file)?;
+            let login = login
+                .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+                .ok_or_else(|| eyre!("whose password? give --login or set PGUSER"))?;
+            tickets::passwd::change(&target, &login, password_stdin).await?;
+            println!("changed the password of {login}");
+            Ok(())
+        }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "tickets", &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
         Some(Command::Migrate(db)) => {
             let mut client = admin_client(&db, &file).await?;
             let report = migrate::migrate(&mut client).await?;
@@ -44,7 +76,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => user(cmd, &file).await,
-        Some(Command::Demo { reset }) => demo(reset, cli.theme, &file).await,
+        Some(Command::Demo { reset }) => demo(reset, theme, &file).await,
         Some(Command::Bench {
             prefix,
             password,
@@ -103,28 +135,12 @@ async fn user(cmd: UserCommand, file: &FileConfig) -> Result<()> {
             password_stdin,
             db,
         } => {
-            // Checked before the password prompt, so a typo costs no typing.
-            let role = tickets::model::Role::from_sql(&role).ok_or_else(|| {
-                eyre!("unknown role \"{role}\": use customer, agent or admin; nothing was created")
-            })?;
-            let password = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                line.trim_end_matches(['\n', '\r']).to_owned()
-            } else {
-                let first = rpassword::prompt_password(format!("Password for {login}: "))?;
-                let again = rpassword::prompt_password("Again: ")?;
-                if first != again {
-                    bail!("the passwords do not match; nothing was created");
-                }
-                first
-            };
-            if password.is_empty() {
-                bail!("the password must not be empty; nothing was created");
-            }
+            // The role is checked by clap before the prompt, so a typo costs no typing.
+            let password =
+                tickets::passwd::read_new_password(&login, password_stdin, "nothing was created")?;
             let client = ready_client(&db, file).await?;
             let id = people::add(&client, &login, role.as_sql(), &name, &email, &password).await?;
-            println!("created {role} {login} ({id})");
+            println!("created {} {login} ({id})", role.as_sql());
             Ok(())
         }
         UserCommand::List { db } => {
@@ -165,6 +181,13 @@ async fn ready_client(db: &AdminDb, file: &FileConfig) -> Result<tokio_postgres:
 
 /// The terminal client: connection settings from file < environment < service < flags.
 async fn tui(args: ConnectArgs, theme: Option<String>, file: &FileConfig) -> Result<()> {
+    let (target, login) = connection(args, file)?;
+    let hint = (!target.warnings.is_empty()).then(|| target.warnings.join(" "));
+    run_client(target, login, hint, theme, file).await
+}
+
+/// The client's connection settings (file < environment < service < flags) and its login.
+fn connection(args: ConnectArgs, file: &FileConfig) -> Result<(db::Target, Option<String>)> {
     let flags = ConnectionConfig {
         url: args.url,
         service: args.service,
@@ -183,8 +206,7 @@ async fn tui(args: ConnectArgs, theme: Option<String>, file: &FileConfig) -> Res
     for warning in &target.warnings {
         eprintln!("{warning}");
     }
-    let hint = (!target.warnings.is_empty()).then(|| target.warnings.join(" "));
-    run_client(target, login, hint, theme, file).await
+    Ok((target, login))
 }
 
 /// `tickets demo`: the private demo server, then the client at its login form.

@@ -17,6 +17,9 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
 }
 
+/// Creates a person. The server receives a SCRAM-SHA-256 verifier computed here, never the
+/// password: a statement log (`log_statement = 'all'`) or a monitoring view shows only the
+/// verifier, as with psql's `\password`. PostgreSQL stores a verifier given as the password as is.
 pub async fn add(
     client: &Client,
     login: &str,
@@ -25,13 +28,40 @@ pub async fn add(
     email: &str,
     password: &str,
 ) -> Result<Uuid, DbError> {
+    let verifier = verifier(password);
     let row = client
         .query_one(
             "SELECT public.create_person($1, $2::text::public.user_role, $3, $4, $5)",
-            &[&login, &role, &name, &email, &password],
+            &[&login, &role, &name, &email, &verifier],
         )
         .await?;
     Ok(row.get(0))
+}
+
+/// The SCRAM-SHA-256 verifier of `password` (a fresh salt, 4,096 iterations: the server's
+/// own defaults), in the form `CREATE ROLE ... PASSWORD` recognises.
+pub fn verifier(password: &str) -> String {
+    postgres_protocol::password::scram_sha_256(password.as_bytes())
+}
+
+/// Changes the session user's own password (any login may change its own), sending only the
+/// verifier. ALTER ROLE takes no parameters, so the verifier is inlined; it is base64 and
+/// `$:` only, checked here, so it cannot break out of its quotes.
+pub async fn change_own_password(client: &Client, password: &str) -> Result<(), DbError> {
+    let verifier = verifier(password);
+    if !verifier
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "$:+/=-".contains(c))
+    {
+        return Err(DbError::Refused {
+            code: "22023".into(),
+            message: "the password verifier has unexpected characters".into(),
+        });
+    }
+    client
+        .batch_execute(&format!("ALTER ROLE CURRENT_USER PASSWORD '{verifier}'"))
+        .await?;
+    Ok(())
 }
 
 pub async fn disable(client: &Client, login: &str) -> Result<(), DbError> {

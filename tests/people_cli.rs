@@ -156,7 +156,6 @@ async fn bad_role_login_or_password_creates_nothing() {
     let login = db.unique_login("pat");
     let email = format!("{login}@example.test");
     let cases = [
-        (&login, "boss", &email, "pw", "unknown role \"boss\""),
         (
             &login,
             "agent",

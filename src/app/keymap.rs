@@ -94,13 +94,14 @@ impl Key {
             "enter" => KeyCode::Enter,
             "esc" => KeyCode::Esc,
             "tab" => KeyCode::Tab,
-            "backtab" => KeyCode::BackTab,
-            "up" => KeyCode::Up,
-            "down" => KeyCode::Down,
-            "left" => KeyCode::Left,
-            "right" => KeyCode::Right,
-            "pageup" => KeyCode::PageUp,
-            "pagedown" => KeyCode::PageDown,
+            "backtab" | "shift-tab" => KeyCode::BackTab,
+            // The names help prints are accepted too (shift-tab, ↑, pgdn...).
+            "up" | "↑" => KeyCode::Up,
+            "down" | "↓" => KeyCode::Down,
+            "left" | "←" => KeyCode::Left,
+            "right" | "→" => KeyCode::Right,
+            "pageup" | "pgup" => KeyCode::PageUp,
+            "pagedown" | "pgdn" => KeyCode::PageDown,
             "home" => KeyCode::Home,
             "end" => KeyCode::End,
             "space" => KeyCode::Char(' '),
@@ -236,6 +237,35 @@ mod tests {
 
     fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new_with_kind(code, modifiers, KeyEventKind::Press)
+    }
+
+    #[test]
+    fn keys_are_accepted_as_help_prints_them() {
+        let names = [
+            "shift-tab",
+            "backtab",
+            "tab",
+            "enter",
+            "esc",
+            "up",
+            "down",
+            "left",
+            "right",
+            "pageup",
+            "pagedown",
+            "home",
+            "end",
+            "space",
+            "ctrl-r",
+            "alt-x",
+            "f5",
+            "G",
+        ];
+        for text in names {
+            let key = Key::parse(text).unwrap();
+            assert_eq!(Key::parse(&key.to_string()), Ok(key), "{text}");
+        }
+        assert_eq!(Key::parse("shift-tab"), Key::parse("backtab"));
     }
 
     #[test]
