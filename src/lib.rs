@@ -19,3 +19,4 @@ pub mod runtime;
 pub mod seed;
 pub mod terminal;
 pub mod ui;
+pub mod wire;

@@ -4,29 +4,35 @@
 use crate::app::{App, Msg};
 use crate::runtime::{Flow, Runtime};
 use crate::ui::{self, theme::Theme};
+use crate::wire::WireTerminal;
 use futures_util::StreamExt;
-use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{
     DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyCode, KeyEventKind,
     KeyModifiers,
 };
 use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use std::io::{Write, stdout};
 use std::time::{Duration, Instant};
 
 /// At most one frame per this interval (SSH links do not need 500 frames a second).
 const FRAME: Duration = Duration::from_millis(16);
 
-fn enter() -> std::io::Result<DefaultTerminal> {
-    // ratatui::try_init installs a panic hook that restores the terminal before the report.
-    let terminal = ratatui::try_init()?;
+fn enter() -> std::io::Result<WireTerminal> {
+    // ratatui::try_init installs a panic hook that restores the terminal before the report,
+    // enters raw mode and the alternate screen; the frames go through our own backend, which
+    // sends each in one write with only what changed (src/wire).
+    drop(ratatui::try_init()?);
     execute!(stdout(), EnableBracketedPaste)?;
-    Ok(terminal)
+    crate::wire::terminal()
 }
 
 fn leave() {
-    let _ = execute!(stdout(), DisableBracketedPaste);
+    // The frames hide the cursor; the shell gets it back.
+    let _ = execute!(
+        stdout(),
+        DisableBracketedPaste,
+        ratatui::crossterm::cursor::Show
+    );
     ratatui::restore();
 }
 
@@ -41,7 +47,7 @@ pub async fn run(mut app: App, theme: Theme, mut runtime: Runtime) -> std::io::R
 }
 
 async fn event_loop(
-    terminal: &mut DefaultTerminal,
+    terminal: &mut WireTerminal,
     app: &mut App,
     theme: &Theme,
     runtime: &mut Runtime,
@@ -103,16 +109,13 @@ async fn event_loop(
     }
 }
 
-fn draw(terminal: &mut DefaultTerminal, app: &App, theme: &Theme) -> std::io::Result<()> {
-    // Synchronized update: the terminal shows the whole frame at once (no tearing over SSH).
-    execute!(stdout(), BeginSynchronizedUpdate)?;
-    let r = terminal.draw(|f| ui::render(app, theme, f));
-    execute!(stdout(), EndSynchronizedUpdate)?;
-    r.map(|_| ())
+fn draw(terminal: &mut WireTerminal, app: &App, theme: &Theme) -> std::io::Result<()> {
+    // One write per frame, inside a synchronized update (src/wire).
+    terminal.draw(|f| ui::render(app, theme, f)).map(|_| ())
 }
 
 /// Ctrl-Z: give the terminal back, stop, and take it again on `fg`.
-fn suspend(terminal: &mut DefaultTerminal, events: &mut EventStream) -> std::io::Result<()> {
+fn suspend(terminal: &mut WireTerminal, events: &mut EventStream) -> std::io::Result<()> {
     leave();
     stdout().flush()?;
     // SAFETY: raising SIGTSTP on ourselves stops the process; the default action resumes on SIGCONT.
