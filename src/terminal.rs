@@ -5,6 +5,7 @@ use crate::app::{App, Msg};
 use crate::runtime::{Flow, Runtime};
 use crate::ui::{self, theme::Theme};
 use crate::wire::WireTerminal;
+use crate::wire::pace::Pacer;
 use futures_util::StreamExt;
 use ratatui::crossterm::event::{
     DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyCode, KeyEventKind,
@@ -13,9 +14,6 @@ use ratatui::crossterm::event::{
 use ratatui::crossterm::execute;
 use std::io::{Write, stdout};
 use std::time::{Duration, Instant};
-
-/// At most one frame per this interval (SSH links do not need 500 frames a second).
-const FRAME: Duration = Duration::from_millis(16);
 
 fn enter() -> std::io::Result<WireTerminal> {
     // ratatui::try_init installs a panic hook that restores the terminal before the report,
@@ -57,28 +55,26 @@ async fn event_loop(
     }
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut dirty = true;
-    let mut last_draw = Instant::now() - FRAME;
+    // One frame per key: a change that awaits the database's replies is held briefly
+    // (src/wire/pace.rs).
+    let mut pacer = Pacer::new();
     loop {
-        if dirty {
-            let wait = FRAME.saturating_sub(last_draw.elapsed());
-            if wait.is_zero() {
-                draw(terminal, app, theme)?;
-                last_draw = Instant::now();
-                dirty = false;
-            }
+        if pacer.ready(app, Instant::now()) {
+            draw(terminal, app, theme)?;
+            pacer.drawn(Instant::now());
         }
-        let tick = tokio::time::sleep(if dirty {
-            FRAME.saturating_sub(last_draw.elapsed())
-        } else {
-            Duration::from_secs(3600)
-        });
+        let tick = tokio::time::sleep_until(
+            pacer
+                .due(app)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+                .into(),
+        );
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release
                     && k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) => {
                     suspend(terminal, &mut events)?;
-                    dirty = true;
+                    pacer.changed(Instant::now());
                     continue;
                 }
                 Some(Ok(Event::Key(k))) => Msg::Key(k),
@@ -105,7 +101,7 @@ async fn event_loop(
                 return Ok(());
             }
         }
-        dirty = true;
+        pacer.changed(Instant::now());
     }
 }
 

@@ -7,6 +7,7 @@ use crate::app::Main;
 use crate::model::TicketRow;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -21,11 +22,19 @@ pub(super) fn render(
     focused: bool,
 ) {
     let t = cx.theme;
-    // The loaded detail if it is the target's; else what the list row already tells.
+    // The loaded detail if it is the target's. While the target's is on its way, the previous
+    // ticket stays on screen, dimmed, rather than blanking the pane and filling it again (this
+    // frame is only drawn when the reply is late: src/wire/pace.rs). Else what the list row
+    // already tells.
+    let stale = main.detail_req.is_some()
+        && main
+            .detail
+            .as_ref()
+            .is_some_and(|d| Some(d.row.id) != target.id());
     let detail = main
         .detail
         .as_ref()
-        .filter(|d| Some(d.row.id) == target.id());
+        .filter(|d| stale || Some(d.row.id) == target.id());
     let row: Option<&TicketRow> = match (detail, target) {
         (Some(d), _) => Some(&d.row),
         (None, Target::Row(r)) => Some(r),
@@ -164,4 +173,14 @@ pub(super) fn render(
     frame.render_widget(block, area);
     let shown: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
     frame.render_widget(Paragraph::new(shown), body_area);
+    if stale {
+        dim(frame, inner);
+    }
+}
+
+/// Marks a pane's content as the previous one (kept while its replacement loads).
+pub(super) fn dim(frame: &mut Frame, area: Rect) {
+    frame
+        .buffer_mut()
+        .set_style(area, Style::new().add_modifier(Modifier::DIM));
 }

@@ -28,10 +28,12 @@ pub(super) fn render(
     focused: bool,
 ) {
     let t = cx.theme;
-    // Entries of another ticket (the reply for the new one is still on its way) are not shown.
-    let entries: &[HistoryEntry] = match (main.history.first(), target.id()) {
-        (Some(h), Some(id)) if h.ticket_id == id => &main.history,
-        _ => &[],
+    // Entries of another ticket stay on screen, dimmed, while the new ones are on their way
+    // (drawn only when they are late: src/wire/pace.rs); otherwise they are not shown.
+    let (entries, stale): (&[HistoryEntry], bool) = match (main.history.first(), target.id()) {
+        (Some(h), Some(id)) if h.ticket_id == id => (&main.history, false),
+        (Some(_), Some(_)) if main.history_req.is_some() => (&main.history, true),
+        _ => (&[], false),
     };
     let mut title = vec![Span::raw("History")];
     if !entries.is_empty() {
@@ -88,4 +90,7 @@ pub(super) fn render(
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+    if stale {
+        super::detail::dim(frame, inner);
+    }
 }

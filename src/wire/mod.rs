@@ -19,6 +19,7 @@
 //! what ratatui drew.
 
 mod encode;
+pub mod pace;
 mod scroll;
 
 use encode::{Cursor, Pen};
