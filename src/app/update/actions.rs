@@ -310,7 +310,11 @@ pub(super) fn load_ticket(main: &mut Main, id: uuid::Uuid) -> Vec<Effect> {
     let (a, b) = (main.request_id(), main.request_id());
     main.detail_req = Some(a);
     main.history_req = Some(b);
-    main.detail_scroll = 0;
+    // A refresh of the ticket being read keeps the reader's place; another ticket starts at
+    // the top.
+    if main.detail.as_ref().is_none_or(|d| d.row.id != id) {
+        main.detail_scroll = 0;
+    }
     vec![
         Effect::LoadTicket { req: a, id },
         Effect::LoadHistory { req: b, id },

@@ -131,8 +131,8 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 return Vec::new();
             }
             main.history_req = None;
+            main.history_scroll = keep_history_place(main, id, entries.len());
             main.history_for = Some(id);
-            main.history_scroll = entries.len().saturating_sub(1);
             main.history = entries;
             Vec::new()
         }
@@ -145,8 +145,12 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             if append {
                 main.audit.rows.extend(rows);
             } else {
+                // A refresh keeps the selected entry selected (new entries arrive above it).
+                let keep = main.audit.rows.get(main.audit.selected).map(|h| h.id);
+                main.audit.selected = keep
+                    .and_then(|id| rows.iter().position(|h| h.id == id))
+                    .unwrap_or(0);
                 main.audit.rows = rows;
-                main.audit.selected = 0;
             }
             if main.view == View::Audit {
                 select_changed(main)
@@ -228,6 +232,19 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         notice(app, text, error);
     }
     effects
+}
+
+/// Where the history pane stays when `n` entries of ticket `id` arrive: on the newest entry for
+/// another ticket or for a reader who was on the newest; otherwise on the same entry (a refresh
+/// of the ticket being read keeps the place).
+fn keep_history_place(main: &Main, id: uuid::Uuid, n: usize) -> usize {
+    let newest = n.saturating_sub(1);
+    let was_newest = main.history_scroll + 1 >= main.history.len();
+    if main.history_for == Some(id) && !was_newest {
+        main.history_scroll.min(newest)
+    } else {
+        newest
+    }
 }
 
 /// After a page arrives: load the selected ticket if it is new, or reload it if it changed.
