@@ -6,6 +6,8 @@
 //! - The client: first frame after login, frame render time at 200x60, resident memory with
 //!   every ticket visible to an admin, and the live latency from COMMIT to a refreshed frame.
 
+pub mod wire;
+
 use crate::db::{self, repo};
 use crate::headless::Headless;
 use crate::model::*;
@@ -282,6 +284,11 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
         ));
         drop(watcher);
     }
+    out.push_str(
+        &wire::run(&base_without_user(&base), &admin, &args.password)
+            .await
+            .map_err(|e| eyre!("bytes per key: {e}"))?,
+    );
     Ok(out)
 }
 

@@ -224,6 +224,7 @@ fn answer(app: &mut App, effects: Vec<Effect>) {
                         m.list.rows.iter().take(60).flat_map(history_of).collect();
                     for (i, h) in feed.iter_mut().enumerate() {
                         h.changed_at = ago(3 * i as i64 + 1);
+                        h.id = id(0x5000_0000 + i as u128); // unique, as in the database
                     }
                     feed
                 };
@@ -443,4 +444,94 @@ fn a_key_in_the_lists_stays_within_the_budget() {
             "{w}x{h}: {a} B per j in the audit view (budget {budget})"
         );
     }
+}
+
+/// While the next ticket's detail and history are on their way, the previous ones stay on
+/// screen, dimmed, instead of blanking both panes and filling them again a moment later.
+#[test]
+fn a_late_reply_keeps_the_previous_ticket_on_screen_dimmed() {
+    let theme = Theme::dark();
+    let mut app = admin_app(many_rows(50));
+    let first = app.main().unwrap().list.rows[0].clone();
+    // The key is pressed; its replies have not arrived when the frame is drawn.
+    let effects = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadTicket { .. }))
+    );
+    let terminal = draw_with(&app, &theme, 200, 60);
+    let text = screen_text(&terminal);
+    let buf = terminal.backend().buffer();
+    let subject = &first.subject[..20];
+    let (x, y) = find(&text, subject).expect("the previous subject stays in the detail pane");
+    assert!(x > 90, "in the detail pane, not only in the list: {x}");
+    assert!(
+        buf[(x as u16, y as u16)].modifier.contains(Modifier::DIM),
+        "dimmed"
+    );
+    assert!(!text.contains("Loading…"), "no blank pane:\n{text}");
+    let (hx, hy) = find(&text, "normal → urgent").expect("the previous history stays");
+    assert!(buf[(hx as u16, hy as u16)].modifier.contains(Modifier::DIM));
+    // When the replies arrive, the new ticket replaces it, at full intensity.
+    answer(&mut app, effects);
+    let text = screen_text(&draw_with(&app, &theme, 200, 60));
+    let second = &app.main().unwrap().list.rows[1].subject;
+    assert!(
+        text.matches(&second[..20]).count() >= 2,
+        "list and detail:\n{text}"
+    );
+}
+
+/// The right-most place `needle` appears on the screen (the detail pane is right of the list).
+fn find(text: &str, needle: &str) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .flat_map(|(y, l)| {
+            l.match_indices(needle)
+                .map(move |(b, _)| (unicode_width::UnicodeWidthStr::width(&l[..b]), y))
+        })
+        .max()
+}
+
+/// A refresh of the audit feed (a live change, `r`) keeps the selected entry selected, also
+/// when new entries arrive above it.
+#[test]
+fn a_refreshed_audit_feed_keeps_the_selection() {
+    let mut app = admin_app(many_rows(50));
+    press(&mut app, KeyCode::Char('A'));
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let m = app.main().unwrap();
+    let picked = m.audit.rows[5].id;
+    let mut rows = m.audit.rows.clone();
+    let mut newer = rows[0].clone();
+    newer.id = id(0xfeed);
+    rows.insert(0, newer);
+    let effects = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+    );
+    let req = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadAudit { req, .. } => Some(*req),
+            _ => None,
+        })
+        .expect("the feed reloads");
+    update(
+        &mut app,
+        Msg::Db(Reply::Audit {
+            req,
+            rows,
+            append: false,
+        }),
+    );
+    let m = app.main().unwrap();
+    assert_eq!(m.audit.rows[m.audit.selected].id, picked);
+    assert_eq!(m.audit.selected, 6);
 }
