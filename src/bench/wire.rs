@@ -158,7 +158,7 @@ impl WireSession {
             }
             let due = self.pacer.due(&self.client.app);
             let until = due.unwrap_or(Instant::now() + QUIET).min(give_up);
-            match tokio::time::timeout_at(until.into(), self.client.replies.recv()).await {
+            match tokio::time::timeout_at(until.into(), self.client.runtime.recv()).await {
                 Ok(Some(m)) => {
                     self.client.apply(m);
                     self.pacer.changed(Instant::now());
@@ -246,7 +246,7 @@ pub async fn measure(
         s.press(KeyCode::Char('A')).await.map_err(e)?;
         mean(&mut s, j, size.height as usize).await.map_err(e)?;
         row("audit, j", mean(&mut s, j, keys).await.map_err(e)?);
-        let _ = s.client.effects.send(crate::app::Effect::Quit);
+        drop(s);
     }
     Ok(figures
         .into_iter()
