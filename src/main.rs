@@ -135,10 +135,11 @@ async fn user(cmd: UserCommand, file: &FileConfig) -> Result<()> {
             password_stdin,
             db,
         } => {
-            // The role is checked by clap before the prompt, so a typo costs no typing.
+            // The role is checked by clap, and who may manage people here, before the prompt,
+            // so neither costs any typing.
+            let client = ready_client(&db, file).await?;
             let password =
                 tickets::passwd::read_new_password(&login, password_stdin, "nothing was created")?;
-            let client = ready_client(&db, file).await?;
             let id = people::add(&client, &login, role.as_sql(), &name, &email, &password).await?;
             println!("created {} {login} ({id})", role.as_sql());
             Ok(())
@@ -171,6 +172,9 @@ async fn admin_client(db: &AdminDb, file: &FileConfig) -> Result<tokio_postgres:
 /// An admin connection to a database whose schema is current.
 async fn ready_client(db: &AdminDb, file: &FileConfig) -> Result<tokio_postgres::Client> {
     let client = admin_client(db, file).await?;
+    people::may_manage(&client)
+        .await?
+        .map_err(|why| eyre!(why))?;
     if migrate::pending(&client).await? > 0 {
         return Err(eyre!(
             "the database schema is not current: run `tickets migrate` first"

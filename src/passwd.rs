@@ -13,8 +13,15 @@ pub fn read_new_password(prompt_for: &str, from_stdin: bool, outcome: &str) -> R
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim_end_matches(['\n', '\r']).to_owned()
     } else {
-        let first = rpassword::prompt_password(format!("New password for {prompt_for}: "))?;
-        let again = rpassword::prompt_password("Again: ")?;
+        // Without a terminal (a script, cron, a pipe) rpassword fails with ENXIO.
+        let no_terminal = |e: std::io::Error| {
+            eyre::eyre!(
+                "there is no terminal to ask for {prompt_for}'s password ({e}): give it on stdin with --password-stdin, e.g. printf '%s\\n' \"$PASSWORD\" | tickets … --password-stdin; {outcome}"
+            )
+        };
+        let first = rpassword::prompt_password(format!("New password for {prompt_for}: "))
+            .map_err(no_terminal)?;
+        let again = rpassword::prompt_password("Again: ").map_err(no_terminal)?;
         if first != again {
             bail!("the passwords do not match; {outcome}");
         }

@@ -144,3 +144,42 @@ pub fn format_table(people: &[Person]) -> String {
     }
     out
 }
+
+/// Whether this connection may manage people (a superuser, or an active admin of this
+/// database); otherwise `Err` with the one sentence that says why not.
+pub async fn may_manage(client: &Client) -> Result<Result<(), String>, DbError> {
+    let row = client
+        .query_one(
+            "SELECT session_user::text, r.rolsuper,
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                            JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+                            WHERE m.member = r.oid
+                              AND g.rolname IN ('tickets_customer', 'tickets_agent', 'tickets_admin'))
+             FROM pg_catalog.pg_roles r WHERE r.rolname = session_user",
+            &[],
+        )
+        .await?;
+    let (login, superuser, in_a_group): (String, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    let instead = "use an admin's login or a superuser's (--database-url URL or DATABASE_URL)";
+    if superuser {
+        return Ok(Ok(()));
+    }
+    let role: Option<String> = if in_a_group {
+        client
+            .query_one("SELECT (app.current_person()).role::text", &[])
+            .await?
+            .get(0)
+    } else {
+        None
+    };
+    Ok(match role.as_deref() {
+        Some("admin") => Ok(()),
+        Some(role) => Err(format!(
+            "only admins manage people, and {login} is {} {role}: {instead}",
+            if role == "agent" { "an" } else { "a" }
+        )),
+        None => Err(format!(
+            "{login} can log in to PostgreSQL but is not an active person of this tickets database, so cannot manage people: {instead}"
+        )),
+    })
+}

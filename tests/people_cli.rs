@@ -15,10 +15,21 @@ struct Outcome {
     stderr: String,
 }
 
-/// Runs `tickets ARGS` against `url` with `stdin`, away from any config file of the machine's.
+/// Runs `tickets ARGS` against `url` with `stdin`, away from any config file and terminal of
+/// the machine's.
 async fn tickets(url: &str, args: &[&str], stdin: &str) -> Outcome {
     let home = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickets"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickets"));
+    // A session of its own: no controlling terminal, as under cron or in a pipeline (and a
+    // test can never prompt on the developer's terminal).
+    // SAFETY: setsid is async-signal-safe and touches nothing of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = command
         .args(args)
         .env("DATABASE_URL", url)
         .envs(common::private_home_env(home.path()))
@@ -340,4 +351,80 @@ async fn user_commands_with_an_admins_url_work_or_say_why_not() {
     if !out.ok {
         refused(&out, "superuser");
     }
+}
+
+/// Only admins manage people: a customer's or an agent's own login is told so, and a login that
+/// can log in but is no person of this database is told that, each in one sentence, before any
+/// password is asked; nothing is created.
+#[tokio::test]
+async fn people_commands_by_non_admins_say_who_may() {
+    let db = TestDb::new().await;
+    let agent = db.person("agent", "al").await;
+    let customer = db.person("customer", "cy").await;
+    let stray = db.unique_login("stray");
+    db.admin()
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {stray} LOGIN PASSWORD 'pw'; GRANT CONNECT ON DATABASE {} TO {stray}",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let newcomer = db.unique_login("newcomer");
+    let email = format!("{newcomer}@example.test");
+    let add = [
+        "user", "add", &newcomer, "--role", "admin", "--name", "N", "--email", &email,
+    ];
+    let cases = [
+        (
+            agent.clone(),
+            format!("only admins manage people, and {} is an agent", agent.login),
+        ),
+        (
+            customer.clone(),
+            format!(
+                "only admins manage people, and {} is a customer",
+                customer.login
+            ),
+        ),
+        (
+            person(&stray, "pw"),
+            format!(
+                "{stray} can log in to PostgreSQL but is not an active person of this tickets database"
+            ),
+        ),
+    ];
+    for (who, says) in &cases {
+        let url = common::conninfo(&db.login_config(who));
+        for args in [
+            &["user", "list"][..],
+            &["user", "disable", &agent.login],
+            &add,
+        ] {
+            let out = tickets(&url, args, "").await;
+            refused(&out, says);
+            assert!(
+                out.stderr.contains("use an admin's login"),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+    assert_eq!(traces(&db, &newcomer).await, (0, 0));
+}
+
+/// With no terminal to prompt on, `user add` without --password-stdin says what to do instead.
+#[tokio::test]
+async fn user_add_without_a_terminal_says_to_use_password_stdin() {
+    let db = TestDb::new().await;
+    let login = db.unique_login("pat");
+    let email = format!("{login}@example.test");
+    let args = [
+        "user", "add", &login, "--role", "agent", "--name", "P", "--email", &email,
+    ];
+    let out = tickets(&db.admin_conninfo(), &args, "").await;
+    refused(&out, "there is no terminal to ask for");
+    assert!(out.stderr.contains("--password-stdin"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was created"), "{}", out.stderr);
+    assert_eq!(traces(&db, &login).await, (0, 0));
 }
