@@ -428,3 +428,52 @@ async fn user_add_without_a_terminal_says_to_use_password_stdin() {
     assert!(out.stderr.contains("nothing was created"), "{}", out.stderr);
     assert_eq!(traces(&db, &login).await, (0, 0));
 }
+
+/// `tickets user list` keeps its columns aligned on the screen for active and disabled people
+/// alike, whatever the names are made of (wide, combining, emoji).
+#[test]
+fn the_people_table_keeps_its_columns_aligned() {
+    use tickets::people::{Person, format_table};
+    use unicode_width::UnicodeWidthStr;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let person = |login: &str, name: &str, disabled: Option<&str>| Person {
+        id: uuid::Uuid::nil(),
+        login: login.into(),
+        display_name: name.into(),
+        email: format!("{login}@example.test"),
+        role: "agent".into(),
+        disabled_at: disabled.map(at),
+        created_at: at("2026-01-02T03:04:05Z"),
+    };
+    let people = [
+        person("ada", "Ada Admin", None),
+        person("yamada", "山田 太郎", Some("2026-11-30T10:00:00Z")),
+        person("zoe", "Zoe\u{0308} Quist", Some("2026-12-01T09:00:00Z")),
+        person("kim", "Kim 👩‍💻", None),
+    ];
+    let table = format_table(&people);
+    let lines: Vec<&str> = table.lines().collect();
+    // Where each column starts on screen, from the header.
+    let starts: Vec<usize> = ["ROLE", "NAME", "EMAIL", "STATUS", "CREATED"]
+        .iter()
+        .map(|h| lines[0][..lines[0].find(h).unwrap()].width())
+        .collect();
+    for (line, p) in lines[1..].iter().zip(&people) {
+        let status = if p.disabled_at.is_some() {
+            "disabled"
+        } else {
+            "active"
+        };
+        let cells = ["agent", &p.display_name, &p.email, status, "2026-01-02"];
+        for ((cell, start), header) in cells
+            .iter()
+            .zip(&starts)
+            .zip(["ROLE", "NAME", "EMAIL", "STATUS", "CREATED"])
+        {
+            let at = line
+                .find(cell)
+                .unwrap_or_else(|| panic!("{cell} not in {line}"));
+            assert_eq!(line[..at].width(), *start, "{header} misaligned:\n{table}");
+        }
+    }
+}
