@@ -20,7 +20,10 @@ async fn tickets(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Outcome {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickets"));
     cmd.args(args)
         .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_DATA_HOME", home.path().join(".local/share"))
+        .env("XDG_STATE_HOME", home.path().join(".local/state"))
+        .env("XDG_CACHE_HOME", home.path().join(".cache"))
         .env_remove("TICKETS_CONFIG")
         .env_remove("DATABASE_URL")
         .stdin(std::process::Stdio::piped())
