@@ -337,6 +337,19 @@ fn closing_the_demos_terminal_stops_its_server_and_a_leftover_is_taken_over() {
     t.run(&["kill-window", "-t", "e2e"]);
     wait_until_stopped(pid, "after the demo's terminal was closed");
 
+    // A client killed outright (SIGKILL: no handler, no unwinding) stops it too.
+    let t = Tmux::start("demo-kill", &demo_command(home.path()), 100, 30);
+    t.wait_for("Try demo_agent1");
+    let pid = postmaster(&data).expect("the demo server runs");
+    let shell = t.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
+    let shell = shell.trim();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+    let client: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: kill on the client this test started.
+    assert_eq!(unsafe { libc::kill(client, libc::SIGKILL) }, 0);
+    wait_until_stopped(pid, "after the demo's client was killed");
+    drop(t);
+
     // A server left running in the demo's directory by no running demo (as an older tickets
     // left it) is taken over and stopped on quit.
     let leftover = tickets::db::cluster::Cluster::start(&dir, 5432).unwrap();
