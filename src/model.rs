@@ -37,7 +37,13 @@ sql_enum!(Status {
     Closed = "closed",
 });
 sql_enum!(Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" });
-sql_enum!(ChangeKind { Created = "created", Status = "status", Assignment = "assignment", Priority = "priority" });
+sql_enum!(ChangeKind {
+    Created = "created",
+    Status = "status",
+    Assignment = "assignment",
+    Priority = "priority",
+    Edited = "edited",
+});
 
 impl Status {
     pub fn is_active(self) -> bool {
@@ -127,6 +133,7 @@ impl HistoryEntry {
                 opt(&self.old_priority),
                 opt(&self.new_priority)
             ),
+            ChangeKind::Edited => "subject or description edited".into(),
         }
     }
 }

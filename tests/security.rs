@@ -129,14 +129,14 @@ async fn claim_ticket_refuses_a_customer_by_itself() {
         .unwrap();
 }
 
-/// A refused call says why: an unassigned ticket that is not open (an admin closed it) is
-/// refused as closed, not as "claimed by another agent".
+/// An unassigned ticket that is not open (an admin closed it) is not the agent's to read, so
+/// claiming it is refused as for an unknown id, not as closed (no oracle: security_abuse.rs).
 #[tokio::test]
-async fn claiming_a_closed_unassigned_ticket_says_so() {
+async fn claiming_a_closed_unassigned_ticket_is_no_such_ticket() {
     let w = world().await;
     w.steps(
         "admin | ok | UPDATE tickets SET status = 'closed' WHERE id = {pool}
-         a1 | 55000 is closed | SELECT claim_ticket({pool})",
+         a1 | P0002 does not exist or is not visible to you | SELECT claim_ticket({pool})",
     )
     .await
     .unwrap();

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_comments.sql"),
     migration!(12, "0012_closed_is_final_for_agents.sql"),
     migration!(13, "0013_conversation.sql"),
+    migration!(14, "0014_abuse_refusals_and_time.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

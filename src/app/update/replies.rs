@@ -170,12 +170,24 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         }
         Reply::Acted {
             ticket,
+            action,
             result: Err(error),
-            ..
         } => {
             main.acting = false;
             main.advance_to = None;
-            message = Some((refused(main, ticket, &error), true));
+            message = Some(match (&action, error.code()) {
+                // The database answers a ticket the agent can no longer read exactly as an
+                // unknown id (no oracle); the agent saw it in the pool, so the likely reason
+                // is said here.
+                (TicketAction::Claim, Some("P0002")) => (
+                    format!(
+                        "{} is no longer in the pool (another agent claimed it, or it was closed).",
+                        ticket_name(main, ticket)
+                    ),
+                    true,
+                ),
+                _ => (refused(main, ticket, &error), true),
+            });
             if matches!(error, DbError::Unreachable(_)) {
                 Vec::new()
             } else {
