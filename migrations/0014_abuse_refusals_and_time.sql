@@ -372,3 +372,8 @@ BEGIN
     UPDATE public.users u SET disabled_at = NULL WHERE u.id = person.id;
 END
 $$;
+
+COMMENT ON FUNCTION app.require_plain_login(text) IS
+    'Raises unless the role is a plain tickets login (LOGIN only, member of the tickets groups only): the provisioner (CREATEROLE) touches nothing else.';
+COMMENT ON FUNCTION app.lock_ticket_for(uuid, public.users) IS
+    'Locks a ticket for claim/release/hand-off; a ticket the caller cannot read is refused exactly like an unknown id (no existence oracle).';

@@ -14,30 +14,26 @@ mod attack;
 #[path = "security_abuse/engine.rs"]
 mod engine;
 
-use engine::*;
+use common::attack::{
+    Check, Suite, World, assert_weakenings_detected, attack_tests, check_listing,
+};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 
-macro_rules! attacks {
+/// Lists the attacks once: one test each (attack_tests!) and the name-to-function table.
+macro_rules! abuse_attacks {
     ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let w = World::new().await;
-                if let Err(breach) = attack::$name(&w).await {
-                    panic!("BREACH in {}: {breach}", stringify!($name));
-                }
-            }
-        )*
-        const ATTACKS: &[&str] = &[$(stringify!($name)),*];
-        async fn run(w: &World, name: &str) -> Check {
+        attack_tests!(SUITE; $($name),*);
+        fn run<'a>(w: &'a World, name: &'static str) -> BoxFuture<'a, Check> {
             match name {
-                $(stringify!($name) => attack::$name(w).await,)*
+                $(stringify!($name) => attack::$name(w).boxed(),)*
                 _ => panic!("no attack {name}"),
             }
         }
     };
 }
 
-attacks!(
+abuse_attacks!(
     assignment_functions_leak_nothing_about_invisible_tickets,
     slow_transaction_back_dates_the_history,
     slow_transaction_back_dates_a_new_ticket,
@@ -47,6 +43,12 @@ attacks!(
     provisioner_switches_on_a_privileged_role,
     provisioner_functions_are_the_known_ones,
 );
+
+const SUITE: Suite = Suite {
+    world: || engine::world().boxed(),
+    run,
+    undo: "",
+};
 
 /// For each attack, SQL run as superuser that breaks the rule it tests.
 fn weakenings() -> Vec<(&'static str, String)> {
@@ -118,13 +120,12 @@ fn stamp_with_now(table: &str, column: &str) -> String {
 }
 
 #[test]
-fn every_weakening_names_an_attack() {
-    for (name, _) in weakenings() {
-        assert!(ATTACKS.contains(&name), "no attack {name}");
-    }
-    for name in ATTACKS {
+fn every_attack_has_a_weakening() {
+    let weakenings = weakenings();
+    check_listing(None, TESTED, &weakenings);
+    for name in TESTED {
         assert!(
-            weakenings().iter().any(|(n, _)| n == name),
+            weakenings.iter().any(|(n, _)| n == name),
             "no weakening for {name}"
         );
     }
@@ -139,37 +140,11 @@ async fn weakened_rules_are_detected() {
         "password_reaches_the_server_log",
     ];
     let weakenings = weakenings().into_iter().filter(|(n, _)| chosen.contains(n));
-    assert_weakenings_detected(weakenings.collect()).await;
+    assert_weakenings_detected(&SUITE, weakenings.collect()).await;
 }
 
 #[tokio::test]
 #[ignore = "slow (a database per rule); run by hand: cargo test --test security_abuse -- --ignored"]
 async fn every_weakened_rule_is_detected() {
-    assert_weakenings_detected(weakenings()).await;
-}
-
-async fn assert_weakenings_detected(weakenings: Vec<(&'static str, String)>) {
-    use futures_util::StreamExt;
-    // Worlds are dropped at the end (see security_more.rs for why).
-    let results: Vec<(_, _, World)> = futures_util::stream::iter(weakenings)
-        .map(|(name, sql)| async move {
-            let w = World::new().await;
-            w.su.batch_execute(&sql).await.unwrap();
-            let outcome = run(&w, name).await;
-            (name, outcome, w)
-        })
-        .buffer_unordered(3)
-        .collect()
-        .await;
-    let mut unnoticed = Vec::new();
-    for (name, outcome, _) in &results {
-        match outcome {
-            Err(breach) => eprintln!("weakened {name}: {}", breach.lines().next().unwrap()),
-            Ok(()) => unnoticed.push(*name),
-        }
-    }
-    assert!(
-        unnoticed.is_empty(),
-        "weakened rules went unnoticed: {unnoticed:?}"
-    );
+    assert_weakenings_detected(&SUITE, weakenings()).await;
 }

@@ -7,16 +7,16 @@ use uuid::Uuid;
 /// Item 12: claim, release and hand-off refuse a ticket the agent cannot read with exactly the
 /// refusal they give for an id that does not exist: nothing about its holder or status.
 pub async fn assignment_functions_leak_nothing_about_invisible_tickets(w: &World) -> Check {
-    let ada = w.login(&w.ada).await;
+    let ada = w.session("ada").await;
     // An unassigned but closed ticket: readable by no agent.
-    let closed = file(&w.login(&w.alice).await, "closed unassigned").await;
+    let closed = file(&w.session("alice").await, "closed unassigned").await;
     ada.execute(
         "UPDATE tickets SET status = 'closed' WHERE id = $1",
         &[&closed],
     )
     .await
     .map_err(|e| describe(&e))?;
-    let al = w.login(&w.al).await;
+    let al = w.session("al").await;
     let random = Uuid::new_v4();
     let calls = [
         "SELECT claim_ticket('{t}')",
@@ -24,14 +24,14 @@ pub async fn assignment_functions_leak_nothing_about_invisible_tickets(w: &World
         "SELECT hand_off_ticket('{t}', '{al}')",
     ];
     for call in calls {
-        let call = call.replace("{al}", &w.al.id.to_string());
+        let call = call.replace("{al}", &w.person("al").id.to_string());
         let sql = |t: Uuid| call.replace("{t}", &t.to_string());
         let unknown = refusal(al.execute(sql(random).as_str(), &[]).await)
             .replace(&random.to_string(), "<id>");
         if !unknown.starts_with("P0002") {
             return Err(format!("`{}`: {unknown}", sql(random)));
         }
-        for invisible in [w.bos, closed] {
+        for invisible in [w.ticket("bos"), closed] {
             let got = refusal(al.execute(sql(invisible).as_str(), &[]).await)
                 .replace(&invisible.to_string(), "<id>");
             if got != unknown {
@@ -48,19 +48,19 @@ pub async fn assignment_functions_leak_nothing_about_invisible_tickets(w: &World
 /// Item 4: an update made late in a transaction opened early is stamped when it happens, so a
 /// ticket's history never goes back in time.
 pub async fn slow_transaction_back_dates_the_history(w: &World) -> Check {
-    let al = w.login(&w.al).await;
-    let ada = w.login(&w.ada).await;
+    let al = w.session("al").await;
+    let ada = w.session("ada").await;
     al.batch_execute("BEGIN; SELECT 1").await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     ada.execute(
         "UPDATE tickets SET priority = 'high' WHERE id = $1",
-        &[&w.als],
+        &[&w.ticket("als")],
     )
     .await
     .map_err(|e| describe(&e))?;
     al.execute(
         "UPDATE tickets SET status = 'in_progress' WHERE id = $1",
-        &[&w.als],
+        &[&w.ticket("als")],
     )
     .await
     .map_err(|e| describe(&e))?;
@@ -69,7 +69,7 @@ pub async fn slow_transaction_back_dates_the_history(w: &World) -> Check {
         w.su.query(
             "SELECT seq, kind::text, changed_at FROM ticket_status_history
              WHERE ticket_id = $1 ORDER BY seq",
-            &[&w.als],
+            &[&w.ticket("als")],
         )
         .await
         .unwrap();
@@ -95,7 +95,7 @@ pub async fn slow_transaction_back_dates_the_history(w: &World) -> Check {
 /// Item 4: a customer who opens a transaction, waits and then files cannot give the ticket
 /// (or its creation in the history) the earlier time.
 pub async fn slow_transaction_back_dates_a_new_ticket(w: &World) -> Check {
-    let alice = w.login(&w.alice).await;
+    let alice = w.session("alice").await;
     alice.batch_execute("BEGIN; SELECT 1").await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before: chrono::DateTime<chrono::Utc> = alice
@@ -136,10 +136,10 @@ pub async fn slow_transaction_back_dates_a_new_ticket(w: &World) -> Check {
 /// An admin may correct a ticket's subject and description, but not silently: the history
 /// keeps who, when and the text before.
 pub async fn admin_rewrites_a_ticket_without_a_trace(w: &World) -> Check {
-    let ada = w.login(&w.ada).await;
+    let ada = w.session("ada").await;
     ada.execute(
         "UPDATE tickets SET subject = 'rewritten', description = 'new words' WHERE id = $1",
-        &[&w.pool],
+        &[&w.ticket("pool")],
     )
     .await
     .map_err(|e| describe(&e))?;
@@ -147,7 +147,7 @@ pub async fn admin_rewrites_a_ticket_without_a_trace(w: &World) -> Check {
         w.su.query(
             "SELECT old_subject, old_description, changed_by FROM ticket_status_history
              WHERE ticket_id = $1 AND kind = 'edited'",
-            &[&w.pool],
+            &[&w.ticket("pool")],
         )
         .await
         .map_err(|e| describe(&e))?;
@@ -158,23 +158,23 @@ pub async fn admin_rewrites_a_ticket_without_a_trace(w: &World) -> Check {
     let want = (
         Some("in the pool".to_owned()),
         Some(String::new()),
-        w.ada.id,
+        w.person("ada").id,
     );
     if got != want {
         return Err(format!("the trace is {got:?}, expected {want:?}"));
     }
     // The customer sees that their ticket was edited.
-    let alice = w.login(&w.alice).await;
+    let alice = w.session("alice").await;
     let sql = format!(
         "SELECT 1 FROM ticket_status_history WHERE ticket_id = '{}' AND kind = 'edited'",
-        w.pool
+        w.ticket("pool")
     );
     rows(&alice, &sql, 1).await
 }
 
 /// create_person refuses logins that SQL reads as something else (GRANT ... TO current_user).
 pub async fn reserved_words_as_logins(w: &World) -> Check {
-    let ada = w.login(&w.ada).await;
+    let ada = w.session("ada").await;
     for login in [
         "current_user",
         "session_user",
@@ -202,12 +202,12 @@ pub async fn reserved_words_as_logins(w: &World) -> Check {
 /// the password the CLI sent. The CLI passes it as a parameter, which the log leaves out; the
 /// statement that failed inside create_person must not carry it either.
 pub async fn password_reaches_the_server_log(w: &World) -> Check {
-    let log = w
-        .su_text("current_setting('data_directory') || '/../server.log'")
-        .await;
-    let exists = w
-        .su_text(&format!("(pg_stat_file('{log}', true)).size IS NOT NULL"))
-        .await;
+    let log = su_text(w, "current_setting('data_directory') || '/../server.log'").await;
+    let exists = su_text(
+        w,
+        &format!("(pg_stat_file('{log}', true)).size IS NOT NULL"),
+    )
+    .await;
     if exists != "true" {
         eprintln!("skipped: the server log is not at {log} (not the harness's cluster)");
         return Ok(());
@@ -219,7 +219,7 @@ pub async fn password_reaches_the_server_log(w: &World) -> Check {
         .batch_execute("BEGIN; LOCK TABLE pg_catalog.pg_authid IN SHARE MODE")
         .await
         .unwrap();
-    let ada = w.login(&w.ada).await;
+    let ada = w.session("ada").await;
     ada.batch_execute("SET lock_timeout = '300ms'")
         .await
         .unwrap();
@@ -237,7 +237,7 @@ pub async fn password_reaches_the_server_log(w: &World) -> Check {
         return Err("create_person succeeded while pg_authid was locked".into());
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let text = w.su_text(&format!("pg_read_file('{log}')")).await;
+    let text = su_text(w, &format!("pg_read_file('{log}')")).await;
     if !text.contains("due to lock timeout") {
         return Err("the failure was not logged: the test cannot tell".into());
     }
@@ -258,15 +258,15 @@ pub async fn provisioner_switches_on_a_privileged_role(w: &World) -> Check {
     ))
     .await
     .unwrap();
-    let ada = w.login(&w.ada).await;
+    let ada = w.session("ada").await;
     let says = "has privileges beyond a tickets login";
     let sql = format!("SELECT enable_person('{evil}')");
     let outcome = refused(&ada, &sql, "42501", says).await;
-    let can_login = w
-        .su_text(&format!(
-            "(SELECT rolcanlogin FROM pg_roles WHERE rolname = '{evil}')"
-        ))
-        .await;
+    let can_login = su_text(
+        w,
+        &format!("(SELECT rolcanlogin FROM pg_roles WHERE rolname = '{evil}')"),
+    )
+    .await;
     outcome?;
     match can_login.as_str() {
         "false" => Ok(()),
