@@ -425,3 +425,62 @@ fn the_demo_lists_every_login_and_prints_a_second_client_command_that_works() {
         "the command again on exit:\n{after}"
     );
 }
+
+/// The real binary's output, as tmux receives it from the pane (pipe-pane), while an admin
+/// scrolls the list: bytes per `j` within issue 15's budget at 80x24 and 200x60, and the
+/// cursor visible again after quitting (the frames hide it).
+#[tokio::test]
+async fn scrolling_the_list_costs_few_bytes_per_key_on_the_real_terminal() {
+    let db = TestDb::new().await;
+    let cara = db.person("customer", "cara").await;
+    let ada = db.person("admin", "ada").await;
+    db.login(&cara)
+        .await
+        .execute(
+            "INSERT INTO tickets (subject, description, priority) \
+             SELECT 'Printer on floor ' || g || ' prints blank pages', 'Since Monday.', \
+                    (ARRAY['low','normal','high','urgent'])[1 + g % 4]::ticket_priority \
+             FROM generate_series(1, 150) g",
+            &[],
+        )
+        .await
+        .unwrap();
+    for (w, h, budget) in [(80u16, 24u16, 2000u64), (200, 60, 4000)] {
+        let home = tempfile::tempdir().unwrap();
+        let name = format!("bytes{w}");
+        let t = Tmux::start(&name, &client_command(&db, &ada, home.path()), w, h);
+        log_in(&t, &ada);
+        t.wait_for(" 1/100+ ");
+        let capture = home.path().join("pane.out");
+        t.run(&[
+            "pipe-pane",
+            "-o",
+            "-t",
+            "e2e",
+            &format!("cat >> {}", capture.display()),
+        ]);
+        let size = || std::fs::metadata(&capture).map_or(0, |m| m.len());
+        // Past the middle of the window first, so that every key scrolls the list.
+        for n in 2..=30 {
+            t.type_text("j");
+            t.wait_for(&format!(" {n}/100+ "));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let start = size();
+        for n in 31..=60 {
+            t.type_text("j");
+            t.wait_for(&format!(" {n}/100+ "));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let per_key = (size() - start) / 30;
+        println!("{w}x{h}: {per_key} B per j on the real terminal");
+        assert!(
+            per_key <= budget,
+            "{w}x{h}: {per_key} B per j (budget {budget})"
+        );
+        t.type_text("q");
+        assert_restored(&t);
+        let cursor = t.run(&["display-message", "-p", "-t", "e2e", "#{cursor_flag}"]);
+        assert_eq!(cursor.trim(), "1", "the cursor is visible again");
+    }
+}
