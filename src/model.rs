@@ -54,6 +54,13 @@ impl Status {
     }
 }
 
+/// A server that takes no changes: a hot standby, or a database set read-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnlyServer {
+    Standby,
+    ReadOnly,
+}
+
 /// The person logged in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Me {

@@ -27,6 +27,8 @@ pub enum Reply {
         agents: Vec<PersonName>,
         draft: Option<NewTicket>,
     },
+    /// The server logged in to takes no changes (sent right after `LoggedIn`).
+    ReadOnly(ReadOnlyServer),
     /// The login did not lead to a session: the form says why.
     LoginFailed(LoginError),
     Page {

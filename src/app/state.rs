@@ -218,6 +218,8 @@ pub struct Main {
     pub prompt_error: Option<String>,
     /// The live connection is up (the status line says so; actions wait while it is down).
     pub online: bool,
+    /// The server takes no changes (a standby, or read-only): the status line says so.
+    pub read_only: Option<ReadOnlyServer>,
     /// Changes arrived while the list was loading: reload once more when it arrives.
     pub refresh_pending: bool,
     /// Tickets this person just changed whose live echo (the reload of the list and counts)
@@ -258,6 +260,7 @@ impl Main {
             draft: None,
             prompt_error: None,
             online: true,
+            read_only: None,
             refresh_pending: false,
             awaiting_echo: Vec::new(),
             list_stale: false,

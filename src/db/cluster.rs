@@ -12,7 +12,13 @@ pub fn find_bindir() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("PATH")
         && let Some(d) = std::env::split_paths(&path).find(|d| has_both(d))
     {
-        return Ok(d);
+        // A symlink on PATH (e.g. /usr/local/bin/initdb): the real directory also holds
+        // pg_basebackup and the other tools.
+        return Ok(std::fs::canonicalize(d.join("initdb"))
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .filter(|real| has_both(real))
+            .unwrap_or(d));
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let d = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -104,6 +110,8 @@ impl Cluster {
                         "-U",
                         "postgres",
                         "-R",
+                        "-c",
+                        "fast",
                         "-X",
                         "stream",
                         "--no-sync",

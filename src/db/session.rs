@@ -22,6 +22,8 @@ pub struct Opened {
     pub session: Session,
     pub moves: Vec<Move>,
     pub agents: Vec<PersonName>,
+    /// Set when the server takes no changes (a standby, or read-only by configuration).
+    pub read_only: Option<ReadOnlyServer>,
 }
 
 /// Logs `login` in on the server of `config` (no password: peer, certificate or a server that
@@ -52,7 +54,13 @@ pub async fn open(
     let agents = repo::agents(&client, &me)
         .await
         .map_err(LoginError::SetupFailed)?;
-    tracing::info!(login, role = %me.role, "logged in");
+    // LISTEN and every change are refused on a hot standby: find out now, to say so once.
+    let read_only = match super::connect::server_state(&client).await {
+        Ok(s) if s.standby => Some(ReadOnlyServer::Standby),
+        Ok(s) if s.read_only => Some(ReadOnlyServer::ReadOnly),
+        _ => None,
+    };
+    tracing::info!(login, role = %me.role, ?read_only, "logged in");
     Ok(Opened {
         session: Session {
             client: Arc::new(client),
@@ -61,6 +69,7 @@ pub async fn open(
         },
         moves,
         agents,
+        read_only,
     })
 }
 

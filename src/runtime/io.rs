@@ -87,16 +87,21 @@ async fn run(
                     return;
                 }
                 Effect::Login { login, password } => {
+                    let mut read_only = None;
                     let reply = match session::open(&config, &login, password.as_deref()).await {
                         Ok(opened) => {
+                            read_only = opened.read_only;
                             let draft = drafts.load(&login).await;
                             drafts.set_login(&login);
                             let stop_listening = CancellationToken::new();
-                            tokio::spawn(listen::run(
-                                opened.session.config.clone(),
-                                live_tx.clone(),
-                                stop_listening.clone(),
-                            ));
+                            // A hot standby refuses LISTEN: no live connection to retry forever.
+                            if opened.read_only != Some(ReadOnlyServer::Standby) {
+                                tokio::spawn(listen::run(
+                                    opened.session.config.clone(),
+                                    live_tx.clone(),
+                                    stop_listening.clone(),
+                                ));
+                            }
                             let me = opened.session.me.clone();
                             current = Some(LoggedIn {
                                 session: opened.session,
@@ -112,6 +117,11 @@ async fn run(
                         Err(e) => Reply::LoginFailed(e),
                     };
                     if replies.send(Msg::Db(reply)).await.is_err() {
+                        break;
+                    }
+                    if let Some(kind) = read_only.take()
+                        && replies.send(Msg::Db(Reply::ReadOnly(kind))).await.is_err()
+                    {
                         break;
                     }
                 }

@@ -114,6 +114,11 @@ pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, a
         Some("offline · reconnecting…")
     } else if main.acting {
         Some("working…")
+    } else if let Some(kind) = main.read_only {
+        Some(match kind {
+            crate::model::ReadOnlyServer::Standby => "read-only standby",
+            crate::model::ReadOnlyServer::ReadOnly => "read-only",
+        })
     } else if main.list.loading.is_some()
         || main.detail_req.is_some()
         || main.history_req.is_some()

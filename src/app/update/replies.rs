@@ -50,6 +50,11 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
     let mut message = None;
     let effects = match reply {
         Reply::LoggedIn { .. } | Reply::LoginFailed(_) => Vec::new(),
+        Reply::ReadOnly(kind) => {
+            main.read_only = Some(kind);
+            message = Some((read_only_server(kind).to_owned(), true));
+            Vec::new()
+        }
         Reply::Page {
             req,
             queue,
@@ -472,6 +477,18 @@ fn load_failed(load: LoadKind, e: &DbError) -> String {
     format!("{what}: {e}")
 }
 
+/// The one sentence for a server that takes no changes.
+pub(super) fn read_only_server(kind: ReadOnlyServer) -> &'static str {
+    match kind {
+        ReadOnlyServer::Standby => {
+            "This server is a read-only standby: you can read but not change tickets, and nothing updates live. Connect to the primary (a URL listing both servers with target_session_attrs=read-write finds it)."
+        }
+        ReadOnlyServer::ReadOnly => {
+            "This database is read-only (default_transaction_read_only): you can read but not change tickets."
+        }
+    }
+}
+
 /// The one sentence for a lost connection, whichever path noticed it (the LISTEN connection,
 /// a load, an action) and whichever words the driver used: one cause, one wording.
 pub(super) fn offline(why: &str) -> String {
@@ -482,6 +499,7 @@ fn offline_cause(why: &str) -> String {
     let lower = why.to_lowercase();
     let known = [
         ("administrator command", "the server ended the session"),
+        ("during recovery", "the server is a read-only standby"),
         ("shutting down", "the server is shutting down"),
         ("starting up", "the server is starting up"),
         ("connection refused", "the server refuses connections"),
