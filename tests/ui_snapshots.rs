@@ -450,3 +450,27 @@ fn a_long_list_builds_only_the_visible_rows_and_keeps_the_selection_in_view() {
     assert!(row.contains("▶"), "{row}");
     assert!(text.contains("4322/5000+"), "{text}");
 }
+
+#[test]
+fn help_lists_only_what_this_person_can_do() {
+    let help = |mut app: App| {
+        app.help_open = true;
+        screen_text(&draw_with(&app, &Theme::dark(), 120, 40))
+    };
+    let c = help(customer());
+    for not in ["claim", "hand off", "change status", "audit", "next queue"] {
+        assert!(!c.contains(not), "a customer is shown {not:?}:\n{c}");
+    }
+    assert!(
+        c.contains("new ticket") && c.contains("send the new ticket"),
+        "{c}"
+    );
+    let a = help(agent());
+    assert!(a.contains("claim") && a.contains("next queue"), "{a}");
+    for not in ["new ticket", "audit view", "filter audit"] {
+        assert!(!a.contains(not), "an agent is shown {not:?}:\n{a}");
+    }
+    let m = help(admin_audit());
+    assert!(m.contains("audit view") && m.contains("hand off"), "{m}");
+    assert!(!m.contains("claim") && !m.contains("new ticket"), "{m}");
+}

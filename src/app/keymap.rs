@@ -51,6 +51,24 @@ actions! {
     EditAuditFilter = "audit_filter", "filter audit", ["f"];
 }
 
+impl Action {
+    /// Whether a person of `role` can ever use this action: help and hints list only these.
+    /// (Whether it works on a given ticket is the state's and the database's business.)
+    pub fn offered_to(self, role: crate::model::Role) -> bool {
+        use crate::model::Role::*;
+        match self {
+            Action::NewTicket => role == Customer,
+            Action::Claim => role == Agent,
+            Action::Release | Action::HandOff | Action::SetStatus | Action::SetPriority => {
+                role != Customer
+            }
+            Action::Audit | Action::EditAuditFilter => role == Admin,
+            Action::NextQueue | Action::PrevQueue => crate::model::Queue::for_role(role).len() > 1,
+            _ => true,
+        }
+    }
+}
+
 /// A key with its modifiers, as written in the config file: "q", "ctrl-c", "enter", "G".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {

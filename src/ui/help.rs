@@ -46,26 +46,34 @@ const GROUPS: [&str; 5] = [
     "General",
 ];
 
-/// Keys fixed in forms and prompts (not remappable, so written out).
+/// Keys fixed in forms and prompts (not remappable, so written out); the last two are the
+/// new-ticket form's, shown to customers only.
 const TYPING: [(&str, &str); 4] = [
     ("tab/shift-tab", "next / previous field"),
-    ("ctrl-s", "send the new ticket"),
     ("enter", "apply, log in"),
+    ("ctrl-s", "send the new ticket"),
     ("esc", "close; draft kept"),
 ];
 
 type Section = (&'static str, Vec<(String, &'static str)>);
 
 fn sections(cx: &Ctx) -> Vec<Section> {
+    // Only what this person can do: a customer is not shown claim or the audit view.
+    let role = cx.app.main().map(|m| m.me.role);
+    let offered = |a: Action| role.is_none_or(|r| a.offered_to(r));
     let mut out: Vec<Section> = GROUPS.iter().map(|g| (*g, Vec::new())).collect();
     for &a in Action::ALL {
-        if let Some(label) = cx.app.keymap.label(a) {
+        if let Some(label) = cx.app.keymap.label(a).filter(|_| offered(a)) {
             out[group(a)].1.push((label, a.help()));
         }
     }
+    let typing = if offered(Action::NewTicket) { 4 } else { 2 };
     out.push((
         "While typing",
-        TYPING.iter().map(|(k, h)| ((*k).to_owned(), *h)).collect(),
+        TYPING[..typing]
+            .iter()
+            .map(|(k, h)| ((*k).to_owned(), *h))
+            .collect(),
     ));
     out.retain(|(_, entries)| !entries.is_empty());
     out
