@@ -180,6 +180,9 @@ impl<W: Write> WireBackend<W> {
         pen: Pen,
     ) -> (Vec<u8>, Cursor) {
         let mut cur = cursor;
+        // Gaps are re-written only after a cell written in this pass on the same row: then the
+        // cursor is known to stand at the start of a cell, never inside a wide character.
+        let mut after_cell = false;
         let mut pen = pen;
         let w = usize::from(self.width);
         let mut covered = vec![false; w];
@@ -210,7 +213,7 @@ impl<W: Write> WireBackend<W> {
                 // Move, or re-write the few unchanged cells in between when that is cheaper.
                 let moved = encode::move_len(cur, tx, ty) + encode::sgr_len(pen, target);
                 let fill = match cur {
-                    Cursor::At { x: cx, y: cy } if cy == ty && cx < tx => {
+                    Cursor::At { x: cx, y: cy } if after_cell && cy == ty && cx < tx => {
                         fill_cost(&row_next[usize::from(cx)..x], pen, target, moved)
                     }
                     _ => None,
@@ -238,6 +241,7 @@ impl<W: Write> WireBackend<W> {
                     out.push(b' ');
                 }
                 let end = if fits { x + cw } else { x + 1 };
+                after_cell = true;
                 cur = if end >= w {
                     Cursor::Wrapped { y }
                 } else {
