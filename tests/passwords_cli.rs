@@ -5,6 +5,7 @@
 #[path = "common/tls.rs"]
 mod tls;
 
+use std::time::Duration;
 use tickets::db::cluster::Setup;
 use tokio::io::AsyncWriteExt;
 
@@ -269,5 +270,96 @@ async fn completions_man_page_and_value_lists() {
     assert!(
         out.stderr
             .contains("[possible values: customer, agent, admin]")
+    );
+}
+
+#[tokio::test]
+async fn the_client_changes_its_own_password_with_a_key() {
+    use ratatui::crossterm::event::KeyCode;
+    let server = tls::OwnServer::start(&Setup {
+        settings: vec!["log_statement=all".into()],
+        ..Default::default()
+    });
+    server
+        .superuser("postgres")
+        .await
+        .batch_execute("CREATE DATABASE tickets")
+        .await
+        .unwrap();
+    let mut admin = server.superuser("tickets").await;
+    tickets::db::migrate::migrate(&mut admin).await.unwrap();
+    tickets::people::add(
+        &admin,
+        "kim",
+        "customer",
+        "Kim",
+        "kim@example.test",
+        "Old-Pw-1",
+    )
+    .await
+    .unwrap();
+    let config = |pw: &str| {
+        let mut c = tokio_postgres::Config::new();
+        c.host_path(server.dir.path())
+            .port(server.port)
+            .dbname("tickets")
+            .user("kim")
+            .password(pw);
+        c
+    };
+    let mut h = tickets::headless::Headless::start(config(""), None);
+    h.log_in("kim", "Old-Pw-1").await.unwrap();
+    let notice = |h: &tickets::headless::Headless| {
+        h.app
+            .notice
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default()
+    };
+    let prompt_error = |h: &tickets::headless::Headless| {
+        h.main()
+            .and_then(|m| m.prompt_error.clone())
+            .unwrap_or_default()
+    };
+
+    // Two different entries: asked again, nothing sent.
+    h.key(KeyCode::Char('P'));
+    h.typed("New-Pw-2");
+    h.key(KeyCode::Enter);
+    h.typed("New-Pw-3");
+    h.key(KeyCode::Enter);
+    assert!(
+        prompt_error(&h).contains("did not match"),
+        "{}",
+        prompt_error(&h)
+    );
+    // The same twice: changed.
+    h.typed("New-Pw-2");
+    h.key(KeyCode::Enter);
+    h.typed("New-Pw-2");
+    h.key(KeyCode::Enter);
+    h.wait_until(Duration::from_secs(10), |app| {
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("password"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(notice(&h), "Your password was changed.");
+    assert!(
+        tickets::db::connect_config(&config("New-Pw-2"))
+            .await
+            .is_ok()
+    );
+    assert!(
+        tickets::db::connect_config(&config("Old-Pw-1"))
+            .await
+            .is_err()
+    );
+    let log = server.log();
+    assert!(log.contains("ALTER ROLE CURRENT_USER PASSWORD 'SCRAM-SHA-256$"));
+    assert!(
+        !log.contains("New-Pw-2"),
+        "the new password is in the server log"
     );
 }

@@ -49,6 +49,7 @@ actions! {
     SetPriority = "priority", "change priority", ["p"];
     Audit = "audit", "audit view", ["A"];
     EditAuditFilter = "audit_filter", "filter audit", ["f"];
+    ChangePassword = "password", "change my password", ["P"];
 }
 
 impl Action {

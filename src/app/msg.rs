@@ -27,6 +27,8 @@ pub enum Reply {
         agents: Vec<PersonName>,
         draft: Option<NewTicket>,
     },
+    /// The database answered a password change.
+    PasswordChanged { result: Result<(), DbError> },
     /// The server logged in to takes no changes (sent right after `LoggedIn`).
     ReadOnly(ReadOnlyServer),
     /// The login did not lead to a session: the form says why.
@@ -128,5 +130,9 @@ pub enum Effect {
         ticket: NewTicket,
     },
     ClearDraft,
+    /// Set the person's own password (only its SCRAM verifier goes to the server).
+    ChangePassword {
+        password: String,
+    },
     Quit,
 }

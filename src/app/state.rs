@@ -164,6 +164,9 @@ pub enum PromptKind {
     AuditTicket,
     AuditSince,
     AuditUntil,
+    /// The person's new password, then the same again (masked).
+    NewPassword,
+    NewPasswordAgain,
 }
 
 impl PromptKind {
@@ -174,7 +177,14 @@ impl PromptKind {
             PromptKind::AuditTicket => "Ticket (id prefix or subject)",
             PromptKind::AuditSince => "Since (YYYY-MM-DD)",
             PromptKind::AuditUntil => "Until (YYYY-MM-DD, exclusive)",
+            PromptKind::NewPassword => "Your new password",
+            PromptKind::NewPasswordAgain => "The new password again",
         }
+    }
+
+    /// Whether the typed text is shown as dots.
+    pub fn masked(self) -> bool {
+        matches!(self, PromptKind::NewPassword | PromptKind::NewPasswordAgain)
     }
 }
 
@@ -216,6 +226,8 @@ pub struct Main {
     pub draft: Option<NewTicket>,
     /// Why the prompt's text was not accepted.
     pub prompt_error: Option<String>,
+    /// The new password typed once, while the prompt asks for it again.
+    pub new_password: Option<String>,
     /// The live connection is up (the status line says so; actions wait while it is down).
     pub online: bool,
     /// The server takes no changes (a standby, or read-only): the status line says so.
@@ -259,6 +271,7 @@ impl Main {
             acting: false,
             draft: None,
             prompt_error: None,
+            new_password: None,
             online: true,
             read_only: None,
             refresh_pending: false,

@@ -30,6 +30,8 @@ pub fn spawn(
 struct LoggedIn {
     session: Session,
     stop_listening: CancellationToken,
+    /// False on a standby, which refuses LISTEN.
+    session_listens: bool,
 }
 
 impl Drop for LoggedIn {
@@ -106,6 +108,7 @@ async fn run(
                             current = Some(LoggedIn {
                                 session: opened.session,
                                 stop_listening,
+                                session_listens: read_only != Some(ReadOnlyServer::Standby),
                             });
                             Reply::LoggedIn {
                                 me,
@@ -122,6 +125,32 @@ async fn run(
                     if let Some(kind) = read_only.take()
                         && replies.send(Msg::Db(Reply::ReadOnly(kind))).await.is_err()
                     {
+                        break;
+                    }
+                }
+                Effect::ChangePassword { password } => {
+                    let Some(c) = current.as_mut() else { continue };
+                    let result = match c.session.reconnect_if_closed().await {
+                        Err(e) => Err(DbError::Unreachable(e.to_string())),
+                        Ok(()) => {
+                            crate::people::change_own_password(&c.session.client, &password).await
+                        }
+                    };
+                    if result.is_ok() {
+                        // Reconnections, and the LISTEN connection, log in with the new one.
+                        c.session.config.password(&password);
+                        if c.session_listens {
+                            c.stop_listening.cancel();
+                            c.stop_listening = CancellationToken::new();
+                            tokio::spawn(listen::run(
+                                c.session.config.clone(),
+                                live_tx.clone(),
+                                c.stop_listening.clone(),
+                            ));
+                        }
+                    }
+                    let reply = Reply::PasswordChanged { result };
+                    if replies.send(Msg::Db(reply)).await.is_err() {
                         break;
                     }
                 }
@@ -300,6 +329,7 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
         // Handled by the loop; never routed here.
         other @ (Effect::Login { .. }
         | Effect::SaveDraft { .. }
+        | Effect::ChangePassword { .. }
         | Effect::ClearDraft
         | Effect::Quit) => failure(other, DbError::Unreachable("not a database request".into())),
     }

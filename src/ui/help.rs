@@ -34,7 +34,7 @@ fn group(a: Action) -> usize {
         | Action::SetStatus
         | Action::SetPriority => 2,
         Action::Audit | Action::EditAuditFilter => 3,
-        Action::Help | Action::Quit => 4,
+        Action::Help | Action::ChangePassword | Action::Quit => 4,
     }
 }
 

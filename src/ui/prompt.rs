@@ -27,7 +27,7 @@ pub(super) fn render(cx: &Ctx, main: &Main, prompt: &Prompt, frame: &mut Frame, 
     }
     let [input_area, below] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(inner);
-    let view = field_view(&prompt.input, false, input_area.width);
+    let view = field_view(&prompt.input, prompt.kind.masked(), input_area.width);
     // The previous value, selected: typing replaces it (shown like a selected row).
     let style = if prompt.selected {
         t.selected

@@ -58,6 +58,10 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
             main.list.search.clone(),
         )),
         Action::Refresh => Ok(refresh(main)),
+        Action::ChangePassword => {
+            main.new_password = None;
+            Ok(open_prompt(main, PromptKind::NewPassword, String::new()))
+        }
         Action::NextQueue | Action::PrevQueue if main.view == View::Tickets => {
             let queues = Queue::for_role(main.me.role);
             let i = queues.iter().position(|q| *q == main.queue).unwrap_or(0);

@@ -384,12 +384,15 @@ pub(super) fn prompt_key(main: &mut Main, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Esc => {
             main.prompt = None;
             main.prompt_error = None;
+            main.new_password = None;
             Vec::new()
         }
+        KeyCode::Enter if prompt.kind.masked() => password_entered(main),
         KeyCode::Enter => {
             let value = prompt.input.value().trim().to_owned();
             let kind = prompt.kind;
             match kind {
+                PromptKind::NewPassword | PromptKind::NewPasswordAgain => {}
                 PromptKind::Search => main.list.search = value,
                 PromptKind::AuditPerson => main.audit.filter.person = value,
                 PromptKind::AuditTicket => main.audit.filter.ticket = value,
@@ -426,6 +429,36 @@ pub(super) fn prompt_key(main: &mut Main, key: KeyEvent) -> Vec<Effect> {
                 }
             }
             prompt.input.handle_event(&Event::Key(key));
+            Vec::new()
+        }
+    }
+}
+
+/// Enter in the password prompts: the new password, then the same again, then the change.
+fn password_entered(main: &mut Main) -> Vec<Effect> {
+    let Some(prompt) = main.prompt.take() else {
+        return Vec::new();
+    };
+    let typed = prompt.input.value().to_owned();
+    main.prompt_error = None;
+    match (prompt.kind, main.new_password.take()) {
+        (PromptKind::NewPassword, _) if typed.is_empty() => {
+            main.prompt = Some(prompt);
+            main.prompt_error = Some("The password must not be empty.".into());
+            Vec::new()
+        }
+        (PromptKind::NewPassword, _) => {
+            main.new_password = Some(typed);
+            main.prompt = Some(Prompt::new(PromptKind::NewPasswordAgain, String::new()));
+            Vec::new()
+        }
+        (_, Some(first)) if first == typed => {
+            main.acting = true;
+            vec![Effect::ChangePassword { password: typed }]
+        }
+        _ => {
+            main.prompt = Some(Prompt::new(PromptKind::NewPassword, String::new()));
+            main.prompt_error = Some("The two did not match: type the new password again.".into());
             Vec::new()
         }
     }

@@ -50,6 +50,14 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
     let mut message = None;
     let effects = match reply {
         Reply::LoggedIn { .. } | Reply::LoginFailed(_) => Vec::new(),
+        Reply::PasswordChanged { result } => {
+            main.acting = false;
+            message = Some(match result {
+                Ok(()) => ("Your password was changed.".to_owned(), false),
+                Err(e) => (format!("Your password was not changed: {e}"), true),
+            });
+            Vec::new()
+        }
         Reply::ReadOnly(kind) => {
             main.read_only = Some(kind);
             message = Some((read_only_server(kind).to_owned(), true));
