@@ -2,6 +2,7 @@
 //! functions do the checking, in one transaction, so psql and this CLI obey the same rules.
 
 use crate::db::DbError;
+use crate::ui::text::{one_line, width};
 use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -109,8 +110,9 @@ pub fn format_table(people: &[Person]) -> String {
             [
                 p.login.clone(),
                 p.role.clone(),
-                p.display_name.clone(),
-                p.email.clone(),
+                // Anyone with psql may have typed these: no escape reaches the DBA's terminal.
+                one_line(&p.display_name).into_owned(),
+                one_line(&p.email).into_owned(),
                 match p.disabled_at {
                     Some(at) => format!("disabled {}", at.format("%Y-%m-%d")),
                     None => "active".into(),
@@ -122,7 +124,7 @@ pub fn format_table(people: &[Person]) -> String {
     let mut widths = headers.map(|h| h.chars().count());
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(unicode_width::UnicodeWidthStr::width(cell.as_str()));
+            *w = (*w).max(width(cell));
         }
     }
     let mut out = String::new();
@@ -131,7 +133,7 @@ pub fn format_table(people: &[Person]) -> String {
             .iter()
             .zip(widths)
             .map(|(c, w)| {
-                let pad = w.saturating_sub(unicode_width::UnicodeWidthStr::width(c.as_str()));
+                let pad = w.saturating_sub(width(c));
                 format!("{c}{}", " ".repeat(pad))
             })
             .collect();

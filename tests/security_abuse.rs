@@ -148,3 +148,49 @@ async fn weakened_rules_are_detected() {
 async fn every_weakened_rule_is_detected() {
     assert_weakenings_detected(&SUITE, weakenings()).await;
 }
+
+/// Item 13: a name or e-mail that holds escape sequences (written before the database refused
+/// them, or by the DBA) reaches the DBA's terminal through `tickets user list` as plain text.
+/// (Proven to fail with format_table printing the raw names.)
+#[tokio::test]
+async fn user_list_prints_no_escape_sequences() {
+    let db = common::TestDb::new().await;
+    let login = db.unique_login("esc");
+    db.admin()
+        .await
+        .execute(
+            "INSERT INTO users (login, display_name, email, role)
+             VALUES ($1, $2, $3, 'customer')",
+            &[
+                &login,
+                &"Eve\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}evil",
+                &"eve\u{1b}[5m@example.test",
+            ],
+        )
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickets"))
+        .args(["user", "list"])
+        .env("DATABASE_URL", db.admin_conninfo())
+        .envs(common::private_home_env(home.path()))
+        .env_remove("TICKETS_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run tickets user list");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&login), "{stdout}");
+    let bad: Vec<char> = stdout
+        .chars()
+        .filter(|c| (*c != '\n' && c.is_control()) || *c == '\u{202e}')
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "control characters reached the terminal: {bad:?}\n{stdout:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! The top bar (who, where, which queue) and the status line (the last notice, or the keys that
 //! do something right now, plus a loading indicator).
 
-use super::text::{fit, width, wrap};
+use super::text::{fit, one_line, width, wrap};
 use super::{Ctx, Target};
 use crate::app::keymap::Action;
 use crate::app::{Main, Pane, View};
@@ -55,7 +55,7 @@ pub(super) fn header(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
         }
     }
     let who = Span::styled(
-        format!("{} · {} ", main.me.display_name, main.me.role),
+        format!("{} · {} ", one_line(&main.me.display_name), main.me.role),
         t.header,
     );
     let room = usize::from(area.width);

@@ -1,7 +1,7 @@
 //! The detail pane: the ticket's fields, then its description, which scrolls on its own so the
 //! fields stay in view.
 
-use super::text::{ago_phrase, stamp, wrap};
+use super::text::{ago_phrase, one_line, stamp, wrap};
 use super::{Ctx, Target, message};
 use crate::app::Main;
 use crate::model::TicketRow;
@@ -82,9 +82,9 @@ pub(super) fn render(
     ]));
     if let Some(d) = detail {
         let who = match (&d.customer_name, &d.customer_email) {
-            (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
-            (Some(n), None) => Some(n.clone()),
-            (None, Some(e)) => Some(e.clone()),
+            (Some(n), Some(e)) => Some(format!("{} <{}>", one_line(n), one_line(e))),
+            (Some(n), None) => Some(one_line(n).into_owned()),
+            (None, Some(e)) => Some(one_line(e).into_owned()),
             (None, None) => None,
         };
         if let Some(who) = who {
@@ -94,7 +94,7 @@ pub(super) fn render(
     head.push(Line::from(vec![
         label("Agent"),
         match &row.agent_name {
-            Some(a) => Span::raw(a.clone()),
+            Some(a) => Span::raw(one_line(a).into_owned()),
             None => Span::styled("— unassigned", t.muted),
         },
     ]));

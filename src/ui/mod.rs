@@ -13,7 +13,7 @@ mod list;
 mod login;
 mod picker;
 mod prompt;
-mod text;
+pub mod text;
 pub mod theme;
 
 pub use theme::Theme;

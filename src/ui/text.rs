@@ -3,12 +3,71 @@
 
 use chrono::{DateTime, Utc};
 use ratatui::layout::Rect;
+use std::borrow::Cow;
 use tui_input::Input;
+use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// Columns a string takes on screen.
+/// Stored text (anyone may have typed it, in psql too) made safe for a terminal: the one
+/// sanitiser of every text the panes and the CLI print. It keeps newlines and drops or
+/// replaces what a terminal would act on or draw at a width the layout cannot know:
+/// - control characters (C0 but newline, DEL, C1: escape sequences); a tab becomes a space;
+/// - bidirectional controls (U+061C, U+200E/F, U+202A-202E, U+2066-2069), which reorder the
+///   rest of the line, and other invisible format characters (U+200B, U+2060-2064,
+///   U+206A-206F, U+FEFF, U+FFF9-FFFB, U+180E) and tag characters (U+E0000-E007F);
+/// - U+2028/U+2029 (line and paragraph separators) become newlines;
+/// - variation selectors are dropped (terminals disagree on the width they give a symbol),
+///   and a lone regional indicator (half a flag) becomes U+FFFD; flags (pairs) and
+///   zero-width-joined emoji stay one cluster, measured as the terminal backend measures it.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    let plain = |c: char| (c == '\n' || !c.is_control()) && keep(c) && !is_regional(c);
+    if s.chars().all(plain) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for g in s.graphemes(true) {
+        let regional = g.chars().filter(|c| is_regional(*c)).count();
+        if regional == 1 {
+            out.push('\u{FFFD}');
+            continue;
+        }
+        for c in g.chars() {
+            match c {
+                '\n' => out.push('\n'),
+                '\t' => out.push(' '),
+                '\u{2028}' | '\u{2029}' => out.push('\n'),
+                _ if c.is_control() || !keep(c) => {}
+                _ => out.push(c),
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Sanitised and on one line: newlines become spaces (list cells, names, table cells).
+pub fn one_line(s: &str) -> Cow<'_, str> {
+    match sanitize(s) {
+        Cow::Borrowed(b) if !b.contains('\n') => Cow::Borrowed(b),
+        other => Cow::Owned(other.replace('\n', " ")),
+    }
+}
+
+fn is_regional(c: char) -> bool {
+    ('\u{1F1E6}'..='\u{1F1FF}').contains(&c)
+}
+
+/// Whether a (non-control) character may reach the terminal as it is.
+fn keep(c: char) -> bool {
+    !matches!(c,
+        '\u{061C}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
+/// Columns a string takes on screen, counted per grapheme cluster as the terminal backend does.
 pub fn width(s: &str) -> usize {
-    UnicodeWidthStr::width(s)
+    s.graphemes(true).map(UnicodeWidthStr::width).sum()
 }
 
 /// "now", "5m", "3h", "2d", "1y": how long ago, in at most four columns.
@@ -42,22 +101,24 @@ pub fn stamp(t: DateTime<Utc>, short: bool) -> String {
     .to_string()
 }
 
-/// Cuts `s` to at most `max` columns, ending with "…" when something was cut.
+/// Cuts `s` (sanitised, on one line) to at most `max` columns, ending with "…" when
+/// something was cut. Never splits a grapheme cluster (a flag, an accented letter).
 pub fn fit(s: &str, max: usize) -> String {
-    if width(s) <= max {
-        return s.to_owned();
+    let s = one_line(s);
+    if width(&s) <= max {
+        return s.into_owned();
     }
     if max == 0 {
         return String::new();
     }
     let mut out = String::new();
     let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
+    for g in s.graphemes(true) {
+        let w = UnicodeWidthStr::width(g);
         if used + w > max - 1 {
             break;
         }
-        out.push(c);
+        out.push_str(g);
         used += w;
     }
     out.push('…');
@@ -71,19 +132,18 @@ pub fn pad(s: &str, cols: usize) -> String {
     format!("{s}{}", " ".repeat(cols.saturating_sub(w)))
 }
 
-/// Greedy word wrap to lines of at most `max` columns. Words longer than a line are split;
-/// tabs become spaces and other control characters are dropped (the terminal would act on them).
+/// Greedy word wrap of sanitised text to lines of at most `max` columns. Words longer than a
+/// line are split between grapheme clusters.
 pub fn wrap(text: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
+    let text = sanitize(text);
     let mut lines = Vec::new();
     for para in text.split('\n') {
-        let para = para.replace('\t', "    ");
         let mut line = String::new();
         let mut used = 0;
         for (i, word) in para.split(' ').enumerate() {
-            let word: String = word.chars().filter(|c| !c.is_control()).collect();
             if i > 0 {
-                if used + 1 + width(&word) <= max {
+                if used + 1 + width(word) <= max {
                     line.push(' ');
                     used += 1;
                 } else {
@@ -91,13 +151,13 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
                     used = 0;
                 }
             }
-            for c in word.chars() {
-                let w = c.width().unwrap_or(0);
+            for g in word.graphemes(true) {
+                let w = UnicodeWidthStr::width(g);
                 if used + w > max && used > 0 {
                     lines.push(std::mem::take(&mut line));
                     used = 0;
                 }
-                line.push(c);
+                line.push_str(g);
                 used += w;
             }
         }
@@ -192,6 +252,27 @@ mod tests {
         assert_eq!(fit("héllo wörld", 6), "héllo…");
         assert_eq!(fit("abc", 0), "");
         assert_eq!(pad("ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn sanitize_leaves_nothing_a_terminal_acts_on() {
+        let evil = "a\x1b]0;owned\x07b\x1b[2Jc\u{9b}31m\u{202E}dcba\u{2066}x\u{2069}\u{2028}y\u{E0041}z\tq";
+        assert_eq!(sanitize(evil), "a]0;ownedb[2Jc31mdcbax\nyz q");
+        assert_eq!(one_line("l1\u{2029}l2\nl3"), "l1 l2 l3");
+        assert!(matches!(sanitize("plain, ünïcode ok"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn emoji_keep_the_width_the_layout_counts() {
+        // A flag is one cluster of two columns; half a flag is replaced; variation selectors
+        // go; a joined emoji stays one cluster.
+        assert_eq!(sanitize("🇫🇷"), "🇫🇷");
+        assert_eq!(width("🇫🇷"), 2);
+        assert_eq!(sanitize("x\u{1F1EB}y"), "x\u{FFFD}y");
+        assert_eq!(sanitize("👩\u{200D}💻 ❤\u{FE0F}"), "👩\u{200D}💻 ❤");
+        assert_eq!(fit("👩\u{200D}💻👩\u{200D}💻", 3), "👩\u{200D}💻…");
+        assert_eq!(fit("🇫🇷🇩🇪🇮🇹", 5), "🇫🇷🇩🇪…");
+        assert_eq!(wrap("🇫🇷🇩🇪🇮🇹", 3), ["🇫🇷", "🇩🇪", "🇮🇹"]);
     }
 
     #[test]
