@@ -7,6 +7,7 @@
 //!   every ticket visible to an admin, and the live latency from COMMIT to a refreshed frame.
 
 pub mod wire;
+mod thread;
 
 use crate::db::{self, repo};
 use crate::headless::Headless;
@@ -168,6 +169,9 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
         time(n, || repo::list(&cust_c, &cust_me, Queue::Mine, word, None, repo::PAGE)).await?,
         time(n, floor(format!("SELECT {FLOOR_COLUMNS} {join} WHERE t.customer_id = $1 AND t.search @@ websearch_to_tsquery('english', 'printer') ORDER BY t.updated_at DESC, t.id DESC LIMIT 100"), cust_me.id)).await?,
     );
+
+    // --- The conversation (src/bench/thread.rs) ------------------------------------------
+    out.push_str(&thread::section(&base, &admin_db, &args.password, n).await?);
 
     // --- The client ----------------------------------------------------------------------
     out.push_str("\n| client | figure |\n|---|---|\n");
