@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_closed_is_final_for_agents.sql"),
     migration!(13, "0013_conversation.sql"),
     migration!(14, "0014_abuse_refusals_and_time.sql"),
+    migration!(15, "0015_search_messages_planned.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
