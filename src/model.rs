@@ -355,3 +355,11 @@ impl From<&ThreadEntry> for ThreadCursor {
         ThreadCursor { at: e.at, id: e.id }
     }
 }
+
+/// A reply or note being written to one ticket, kept on disk until the database has it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReplyDraft {
+    pub body: String,
+    /// An internal note (staff only) rather than a public reply.
+    pub internal: bool,
+}

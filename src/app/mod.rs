@@ -2,6 +2,7 @@
 //! `update` changes the state and returns `Effect`s; the worker performs them and answers with
 //! more messages. Nothing here awaits anything, so the UI never waits on the database.
 
+pub mod composer;
 pub mod filter;
 pub mod form;
 pub mod keymap;
