@@ -188,7 +188,7 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
         h.key(ratatui::crossterm::event::KeyCode::Enter);
         h.wait_until(Duration::from_secs(30), |app| {
             app.main().is_some_and(|m| {
-                !m.list.rows.is_empty() && m.detail.is_some() && !m.history.is_empty()
+                !m.list.rows.is_empty() && m.detail.is_some() && !m.thread.is_empty()
             })
         })
         .await

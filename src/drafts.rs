@@ -93,6 +93,35 @@ impl DraftStore {
         std::fs::rename(&tmp, &path)
     }
 
+    /// Every slot of the person's whose name starts with `prefix`, with what it holds.
+    pub fn slots<T: DeserializeOwned>(
+        &self,
+        server: &str,
+        login: &str,
+        prefix: &str,
+    ) -> Vec<(String, T)> {
+        let base = self.path(server, login, "");
+        let stem = base
+            .file_stem()
+            .map(|s| format!("{}.{prefix}", s.to_string_lossy()))
+            .unwrap_or_default();
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(String, T)> = dir
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let rest = name.strip_prefix(&stem)?.strip_suffix(".json")?;
+                let slot = format!("{prefix}{rest}");
+                let value = self.load_slot(server, login, &slot)?;
+                Some((slot, value))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
+
     pub fn clear_slot(&self, server: &str, login: &str, slot: &str) -> std::io::Result<()> {
         match std::fs::remove_file(self.path(server, login, slot)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),

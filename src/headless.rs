@@ -130,7 +130,7 @@ impl Headless {
             Screen::Main(m) => {
                 m.list.loading.is_some()
                     || m.detail_req.is_some()
-                    || m.history_req.is_some()
+                    || m.thread_req.is_some()
                     || m.audit.loading.is_some()
                     || m.acting
                     || !m.awaiting_echo.is_empty()

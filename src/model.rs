@@ -81,6 +81,8 @@ pub struct Move {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TicketRow {
     pub id: Uuid,
+    /// The number people say and type (`#1234`), given by the database in filing order.
+    pub number: i64,
     pub subject: String,
     pub status: Status,
     pub priority: Priority,
@@ -89,6 +91,15 @@ pub struct TicketRow {
     pub agent_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// New messages or changes since this person last opened it.
+    pub unseen: bool,
+}
+
+impl TicketRow {
+    /// `#1234 Printer on fire`, for notices and titles.
+    pub fn name(&self) -> String {
+        format!("#{} {}", self.number, self.subject)
+    }
 }
 
 /// Everything the detail pane shows.
@@ -107,6 +118,8 @@ pub struct HistoryEntry {
     pub id: Uuid,
     pub ticket_id: Uuid,
     pub ticket_subject: Option<String>,
+    /// The ticket's number (in the audit feed).
+    pub ticket_number: Option<i64>,
     pub seq: i32,
     pub kind: ChangeKind,
     pub old_status: Option<Status>,
@@ -123,25 +136,36 @@ pub struct HistoryEntry {
 impl HistoryEntry {
     /// "open → in progress", "assigned to Bo", "priority normal → urgent", "created (open)".
     pub fn describe(&self) -> String {
-        fn opt<T: fmt::Display>(v: &Option<T>) -> String {
-            v.as_ref().map_or_else(|| "?".into(), ToString::to_string)
-        }
-        match self.kind {
-            ChangeKind::Created => format!("created ({})", opt(&self.new_status)),
-            ChangeKind::Status => format!("{} → {}", opt(&self.old_status), opt(&self.new_status)),
-            ChangeKind::Assignment => match (&self.old_agent, &self.new_agent) {
-                (None, Some(to)) => format!("assigned to {to}"),
-                (Some(from), None) => format!("released by {from}"),
-                (Some(from), Some(to)) => format!("handed off {from} → {to}"),
-                (None, None) => "assignment".into(),
-            },
-            ChangeKind::Priority => format!(
-                "priority {} → {}",
-                opt(&self.old_priority),
-                opt(&self.new_priority)
-            ),
-            ChangeKind::Edited => "subject or description edited".into(),
-        }
+        describe_change(
+            self.kind,
+            (self.old_status, self.new_status),
+            (&self.old_agent, &self.new_agent),
+            (self.old_priority, self.new_priority),
+        )
+    }
+}
+
+/// One change in words, the same in the history, the audit and the conversation.
+fn describe_change(
+    kind: ChangeKind,
+    status: (Option<Status>, Option<Status>),
+    agent: (&Option<String>, &Option<String>),
+    priority: (Option<Priority>, Option<Priority>),
+) -> String {
+    fn opt<T: fmt::Display>(v: &Option<T>) -> String {
+        v.as_ref().map_or_else(|| "?".into(), ToString::to_string)
+    }
+    match kind {
+        ChangeKind::Created => format!("created ({})", opt(&status.1)),
+        ChangeKind::Status => format!("{} → {}", opt(&status.0), opt(&status.1)),
+        ChangeKind::Assignment => match agent {
+            (None, Some(to)) => format!("assigned to {to}"),
+            (Some(from), None) => format!("released by {from}"),
+            (Some(from), Some(to)) => format!("handed off {from} → {to}"),
+            (None, None) => "assignment".into(),
+        },
+        ChangeKind::Priority => format!("priority {} → {}", opt(&priority.0), opt(&priority.1)),
+        ChangeKind::Edited => "subject or description edited".into(),
     }
 }
 
@@ -348,6 +372,21 @@ pub struct ThreadEntry {
 pub struct ThreadCursor {
     pub at: DateTime<Utc>,
     pub id: Uuid,
+}
+
+impl ThreadEntry {
+    /// A history event in words ("open → in progress"); None for a message or note.
+    pub fn describe(&self) -> Option<String> {
+        match self.kind {
+            ThreadKind::Change(kind) => Some(describe_change(
+                kind,
+                (self.old_status, self.new_status),
+                (&self.old_agent, &self.new_agent),
+                (self.old_priority, self.new_priority),
+            )),
+            ThreadKind::Message | ThreadKind::Note => None,
+        }
+    }
 }
 
 impl From<&ThreadEntry> for ThreadCursor {

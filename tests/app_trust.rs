@@ -238,7 +238,7 @@ fn a_ticket_that_left_the_view_is_named() {
             _ => None,
         }),
         effects.iter().find_map(|e| match e {
-            Effect::LoadHistory { req, .. } => Some(*req),
+            Effect::LoadThread { req, .. } => Some(*req),
             _ => None,
         }),
     );

@@ -64,6 +64,7 @@ fn login_loads_the_roles_queues_and_their_counts() {
             moves: vec![],
             agents: vec![],
             draft: None,
+            reply_drafts: vec![],
         }),
     );
     assert!(effects.contains(&Effect::LoadCounts));
@@ -387,6 +388,7 @@ fn a_draft_from_last_time_reopens_in_the_form() {
             moves: vec![],
             agents: vec![],
             draft: Some(draft.clone()),
+            reply_drafts: vec![],
         }),
     );
     assert!(app.notice.as_ref().unwrap().text.contains("press n"));
@@ -421,6 +423,7 @@ fn the_audit_view_pages_and_filters() {
     let entry = |n: u128| HistoryEntry {
         id: Uuid::from_u128(1000 + n),
         ticket_id: Uuid::from_u128(100 + n),
+        ticket_number: None,
         ticket_subject: Some(format!("T{n}")),
         seq: 1,
         kind: ChangeKind::Created,

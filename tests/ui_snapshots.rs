@@ -102,8 +102,9 @@ fn agent_on_an_unassigned_ticket_sees_claim() {
     let m = main_mut(&mut app);
     m.list.selected = 0;
     m.detail = Some(detail_of(&m.list.rows[0]));
-    m.history = Vec::new();
-    m.history_req = Some(7);
+    m.thread = Vec::new();
+    m.thread_for = None;
+    m.thread_req = Some(7);
     snap("agent_unassigned_loading", &app);
 }
 
@@ -226,7 +227,7 @@ fn empty_queue_and_error_notice() {
     m.queue = Queue::Unassigned;
     m.list.rows.clear();
     m.detail = None;
-    m.history.clear();
+    m.thread.clear();
     app.notice = Some(Notice {
         text: "Only open, unassigned tickets can be claimed.".into(),
         error: true,
@@ -399,7 +400,7 @@ fn nothing_panics_at_any_size() {
     });
     apps.push(status);
     let mut audit = admin_audit();
-    main_mut(&mut audit).focus = Pane::History;
+    main_mut(&mut audit).focus = Pane::Detail;
     apps.push(audit);
     let mut picker = agent();
     main_mut(&mut picker).picker = Some(Picker::AuditField { selected: 9 });
@@ -412,9 +413,8 @@ fn nothing_panics_at_any_size() {
     });
     apps.push(prompt);
     let mut detail = agent();
-    main_mut(&mut detail).focus = Pane::History;
+    main_mut(&mut detail).focus = Pane::Detail;
     main_mut(&mut detail).detail_scroll = u16::MAX;
-    main_mut(&mut detail).history_scroll = usize::MAX;
     main_mut(&mut detail).list.selected = usize::MAX;
     apps.push(detail);
     for app in &apps {

@@ -47,6 +47,8 @@ actions! {
     HandOff = "hand_off", "hand off", ["a"];
     SetStatus = "status", "change status", ["s"];
     SetPriority = "priority", "change priority", ["p"];
+    Reply = "reply", "write a reply (staff: or an internal note)", ["m"];
+    Jump = "jump", "go to ticket #number", ["#"];
     Audit = "audit", "audit view", ["A"];
     EditAuditFilter = "audit_filter", "filter audit", ["f"];
     ChangePassword = "password", "change my password", ["P"];

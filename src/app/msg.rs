@@ -7,6 +7,9 @@ use uuid::Uuid;
 /// Tags every request so a reply to a superseded one can be recognised and dropped.
 pub type RequestId = u64;
 
+// A reply carries a whole row; messages are moved once through a channel, so boxing it would
+// only add an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
@@ -26,6 +29,8 @@ pub enum Reply {
         moves: Vec<Move>,
         agents: Vec<PersonName>,
         draft: Option<NewTicket>,
+        /// Replies and notes being written when the person last left, per ticket.
+        reply_drafts: Vec<(Uuid, ReplyDraft)>,
     },
     /// The database answered a password change.
     PasswordChanged { result: Result<(), DbError> },
@@ -41,16 +46,34 @@ pub enum Reply {
         limit: usize,
     },
     /// How many tickets each of the person's queues holds.
-    Counts { counts: Vec<(Queue, i64)> },
+    Counts {
+        counts: Vec<(Queue, i64)>,
+        /// The person's tickets with news since they last opened them.
+        unseen: i64,
+    },
     Ticket {
         req: RequestId,
         id: Uuid,
         detail: Option<TicketDetail>,
     },
-    History {
+    /// A ticket's conversation: messages, notes and history events in time order.
+    Thread {
         req: RequestId,
         id: Uuid,
-        entries: Vec<HistoryEntry>,
+        entries: Vec<ThreadEntry>,
+        /// The thread has more entries than were read.
+        more: bool,
+    },
+    /// The database answered a message: posted (with its status change, if any), or why not.
+    Posted {
+        ticket: Uuid,
+        then_status: Option<Status>,
+        result: Result<(), DbError>,
+    },
+    /// The ticket people call `#number`, if the person may see it.
+    Found {
+        number: i64,
+        result: Result<Option<Uuid>, DbError>,
     },
     Audit {
         req: RequestId,
@@ -84,7 +107,7 @@ pub enum LoadKind {
     List,
     Counts,
     Ticket,
-    History,
+    Thread,
     Audit,
 }
 
@@ -108,9 +131,25 @@ pub enum Effect {
         req: RequestId,
         id: Uuid,
     },
-    LoadHistory {
+    LoadThread {
         req: RequestId,
         id: Uuid,
+    },
+    /// The person has opened the ticket as it is now (its news are seen).
+    MarkSeen {
+        ticket: Uuid,
+    },
+    /// A message to a ticket (a public reply or an internal note), with a status change made
+    /// in the same transaction.
+    Post {
+        ticket: Uuid,
+        body: String,
+        internal: bool,
+        then_status: Option<Status>,
+    },
+    /// Look up the ticket people call `#number`.
+    FindNumber {
+        number: i64,
     },
     LoadAudit {
         req: RequestId,
@@ -133,6 +172,14 @@ pub enum Effect {
     /// Set the person's own password (only its SCRAM verifier goes to the server).
     ChangePassword {
         password: String,
+    },
+    /// Keep a reply being written on disk until the database has it.
+    SaveReplyDraft {
+        ticket: Uuid,
+        draft: ReplyDraft,
+    },
+    ClearReplyDraft {
+        ticket: Uuid,
     },
     Quit,
 }

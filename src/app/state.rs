@@ -1,5 +1,6 @@
 //! The state the screen is drawn from.
 
+use super::composer::Composer;
 use super::form::TicketForm;
 use super::keymap::Keymap;
 use super::msg::RequestId;
@@ -54,8 +55,8 @@ pub struct LoginForm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     List,
+    /// The ticket: its fields, then its conversation.
     Detail,
-    History,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +168,8 @@ pub enum PromptKind {
     /// The person's new password, then the same again (masked).
     NewPassword,
     NewPasswordAgain,
+    /// A ticket by the number people say (`#1234`).
+    Jump,
 }
 
 impl PromptKind {
@@ -179,6 +182,7 @@ impl PromptKind {
             PromptKind::AuditUntil => "Until (YYYY-MM-DD, exclusive)",
             PromptKind::NewPassword => "Your new password",
             PromptKind::NewPasswordAgain => "The new password again",
+            PromptKind::Jump => "Go to ticket number (#1234)",
         }
     }
 
@@ -208,12 +212,26 @@ pub struct Main {
     pub focus: Pane,
     pub detail: Option<TicketDetail>,
     pub detail_req: Option<RequestId>,
-    pub history: Vec<HistoryEntry>,
-    pub history_req: Option<RequestId>,
-    /// The ticket `history` belongs to.
-    pub history_for: Option<Uuid>,
-    pub history_scroll: usize,
+    /// The open ticket's conversation: messages, notes and history events in time order.
+    pub thread: Vec<ThreadEntry>,
+    pub thread_req: Option<RequestId>,
+    /// The ticket `thread` belongs to.
+    pub thread_for: Option<Uuid>,
+    /// The thread has more entries than were read.
+    pub thread_more: bool,
+    /// The detail's first line on screen (`u16::MAX`: the end, where the newest entries are).
     pub detail_scroll: u16,
+    /// A reply or note being written.
+    pub composer: Option<Composer>,
+    /// Replies being written, per ticket, kept until the database has them.
+    pub reply_drafts: HashMap<Uuid, ReplyDraft>,
+    /// How many of the person's tickets have news since they last opened them.
+    pub unseen: i64,
+    /// A ticket opened by number that is not in the list: the detail shows it until Esc.
+    pub pinned: Option<Uuid>,
+    /// The detail's size as last drawn (all its lines, the lines on screen), so paging moves
+    /// by what the person sees. Written by the render layer; a cache, not state.
+    pub detail_view: std::cell::Cell<(u16, u16)>,
     pub picker: Option<Picker>,
     pub prompt: Option<Prompt>,
     pub form: Option<TicketForm>,
@@ -258,11 +276,16 @@ impl Main {
             focus: Pane::List,
             detail: None,
             detail_req: None,
-            history: Vec::new(),
-            history_req: None,
-            history_for: None,
-            history_scroll: 0,
+            thread: Vec::new(),
+            thread_req: None,
+            thread_for: None,
+            thread_more: false,
             detail_scroll: 0,
+            composer: None,
+            reply_drafts: HashMap::new(),
+            unseen: 0,
+            pinned: None,
+            detail_view: std::cell::Cell::new((0, 0)),
             picker: None,
             prompt: None,
             form: None,
@@ -302,12 +325,27 @@ impl Main {
                 .copied()
                 .filter(|s| *s != t.status)
                 .collect(),
-            Role::Agent if mine => Status::ALL
-                .iter()
-                .copied()
-                .filter(|s| self.moves.iter().any(|m| m.from == t.status && m.to == *s))
-                .collect(),
+            Role::Agent if mine => self.moves_from(t.status),
+            // A customer closes their own ticket (withdraws it, or confirms the resolution).
+            Role::Customer if t.customer_id == self.me.id => self.moves_from(t.status),
             _ => Vec::new(),
+        }
+    }
+
+    fn moves_from(&self, from: Status) -> Vec<Status> {
+        Status::ALL
+            .iter()
+            .copied()
+            .filter(|s| self.moves.iter().any(|m| m.from == from && m.to == *s))
+            .collect()
+    }
+
+    /// Whether this person may write to the ticket's conversation: customers on their own
+    /// tickets that are not closed; staff on every ticket they can see.
+    pub fn can_post(&self, t: &TicketRow) -> bool {
+        match self.me.role {
+            Role::Customer => t.customer_id == self.me.id && t.status != Status::Closed,
+            Role::Agent | Role::Admin => true,
         }
     }
 

@@ -11,11 +11,11 @@ pub const PAGE: i64 = 100;
 
 /// What a list page reads of a ticket: not the description nor the search vector, which would
 /// only be fetched (and detoasted) to be thrown away.
-const PAGE_COLUMNS: &str =
-    "t.id, t.subject, t.status, t.priority, t.customer_id, t.agent_id, t.created_at, t.updated_at";
+const PAGE_COLUMNS: &str = "t.id, t.subject, t.status, t.priority, t.customer_id, t.agent_id, t.created_at, t.updated_at, t.number";
 
-/// The columns of a list row; the query joins the agent's name as `a`.
-const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.customer_id, t.agent_id, a.display_name, t.created_at, t.updated_at";
+/// The columns of a list row; the query joins the agent's name as `a`. `unseen` is a column
+/// only the list computes (false elsewhere: an opened ticket is seen).
+const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.customer_id, t.agent_id, a.display_name, t.created_at, t.updated_at, t.number";
 
 fn ticket_row(r: &Row) -> TicketRow {
     TicketRow {
@@ -28,6 +28,8 @@ fn ticket_row(r: &Row) -> TicketRow {
         agent_name: r.get(6),
         created_at: r.get(7),
         updated_at: r.get(8),
+        number: r.get(9),
+        unseen: false,
     }
 }
 
@@ -141,9 +143,11 @@ pub async fn list(
             "t.updated_at DESC, t.id DESC",
         )
     };
+    // Which of the page's tickets have news for the person since they last opened them.
     let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2) \
-         SELECT {ROW_COLUMNS} FROM page t LEFT JOIN {names} a ON a.id = t.agent_id ORDER BY {order}",
+        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2), \
+              unseen AS MATERIALIZED (SELECT public.unseen_tickets(ARRAY(SELECT id FROM page)) AS id) \
+         SELECT {ROW_COLUMNS}, (t.id IN (SELECT id FROM unseen)) FROM page t LEFT JOIN {names} a ON a.id = t.agent_id ORDER BY {order}",
         names = names_of(me.role, "SELECT id FROM page", false)
     );
     let at = after.map(|c| if urgency { c.created_at } else { c.updated_at });
@@ -158,7 +162,13 @@ pub async fn list(
             .query(&sql, &[&me.id, &limit, &at, &prio, &id, &search])
             .await?
     };
-    Ok(rows.iter().map(ticket_row).collect())
+    Ok(rows
+        .iter()
+        .map(|r| TicketRow {
+            unseen: r.get(10),
+            ..ticket_row(r)
+        })
+        .collect())
 }
 
 /// `%text%` for ILIKE with the text's own `%`, `_` and `\` taken literally; empty stays empty.
@@ -174,8 +184,14 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// How many tickets each of the person's queues holds (what the tabs show).
-pub async fn counts(client: &Client, me: &Me) -> Result<Vec<(Queue, i64)>, DbError> {
+/// How many tickets each of the person's queues holds (what the tabs show), and how many of
+/// theirs have news since they last opened them.
+pub async fn counts(client: &Client, me: &Me) -> Result<(Vec<(Queue, i64)>, i64), DbError> {
+    let unseen = super::thread::unseen_count(client).await?;
+    Ok((queue_counts(client, me).await?, unseen))
+}
+
+async fn queue_counts(client: &Client, me: &Me) -> Result<Vec<(Queue, i64)>, DbError> {
     // ticket_counts() reads each number from the index that holds it (0009).
     let row = client
         .query_one(
@@ -211,9 +227,9 @@ pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketD
     let row = client.query_opt(&sql, &[&id]).await?;
     Ok(row.map(|r| TicketDetail {
         row: ticket_row(&r),
-        description: r.get(9),
-        customer_name: r.get(10),
-        customer_email: r.get(11),
+        description: r.get(10),
+        customer_name: r.get(11),
+        customer_email: r.get(12),
     }))
 }
 
@@ -233,6 +249,7 @@ fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
         id: r.get(0),
         ticket_id: r.get(1),
         ticket_subject: subject,
+        ticket_number: None,
         seq: r.get(2),
         kind: ChangeKind::from_sql(r.get(3)).unwrap_or(ChangeKind::Status),
         old_status: r.get::<_, Option<&str>>(4).and_then(Status::from_sql),
@@ -272,7 +289,7 @@ pub async fn audit(
     limit: i64,
 ) -> Result<Vec<HistoryEntry>, DbError> {
     let sql = format!(
-        "SELECT {HISTORY_COLUMNS}, t.subject FROM public.ticket_status_history h \
+        "SELECT {HISTORY_COLUMNS}, t.subject, t.number FROM public.ticket_status_history h \
          JOIN public.tickets t ON t.id = h.ticket_id {joins} \
          WHERE ($1::timestamptz IS NULL OR (h.changed_at, h.id) < ($1, $2)) \
            AND ($3::uuid[] IS NULL OR h.changed_by = ANY ($3)) \
@@ -315,7 +332,13 @@ pub async fn audit(
             ],
         )
         .await?;
-    Ok(rows.iter().map(|r| history_entry(r, r.get(13))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| HistoryEntry {
+            ticket_number: r.get(14),
+            ..history_entry(r, r.get(13))
+        })
+        .collect())
 }
 
 /// Active agents, for the hand-off picker.

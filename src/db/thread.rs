@@ -178,3 +178,37 @@ pub async fn by_number(client: &Client, number: i64) -> Result<Option<Uuid>, DbE
         .await?
         .map(|r| r.get(0)))
 }
+
+/// A message and a status change in one transaction ("reply and wait on customer"): sent as
+/// one simple query, which PostgreSQL runs as a single implicit transaction, so either both
+/// happen or neither; and no other request on the shared connection runs in between. Answers
+/// whether the status changed (false: the message is posted, the ticket was no longer the
+/// person's to move).
+pub async fn post_with_status(
+    client: &Client,
+    ticket: Uuid,
+    body: &str,
+    internal: bool,
+    status: Status,
+) -> Result<bool, DbError> {
+    // Values are spliced as literals: a UUID and an enum from this program, and the body as an
+    // escape string (E'...', backslashes and quotes doubled), which reads the same whatever the
+    // session's standard_conforming_strings says.
+    let literal = |s: &str| format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"));
+    let sql = format!(
+        "INSERT INTO public.ticket_messages (ticket_id, body, internal) VALUES ('{ticket}', {body}, {internal}); \
+         UPDATE public.tickets SET status = '{status}' WHERE id = '{ticket}'",
+        body = literal(body),
+        status = status.as_sql(),
+    );
+    let messages = client.simple_query(&sql).await?;
+    let updated = messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or(0);
+    Ok(updated > 0)
+}

@@ -8,11 +8,14 @@ use super::drafts::DraftSaver;
 use crate::app::{Effect, LoadKind, Msg, Reply};
 use crate::db::Target;
 use crate::db::listen::{self, ListenEvent};
-use crate::db::{repo, session, session::Session};
+use crate::db::{repo, session, session::Session, thread};
 use crate::drafts::DraftStore;
 use crate::model::*;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// A ticket's conversation is read up to this many entries at a time.
+const THREAD_PAGE: i64 = 500;
 
 /// Starts the task; send it effects, read its answers from `replies`.
 pub fn spawn(
@@ -93,7 +96,7 @@ async fn run(
                     let reply = match session::open(&config, &login, password.as_deref()).await {
                         Ok(opened) => {
                             read_only = opened.read_only;
-                            let draft = drafts.load(&login).await;
+                            let (draft, reply_drafts) = drafts.load(&login).await;
                             drafts.set_login(&login);
                             let stop_listening = CancellationToken::new();
                             // A hot standby refuses LISTEN: no live connection to retry forever.
@@ -115,6 +118,7 @@ async fn run(
                                 moves: opened.moves,
                                 agents: opened.agents,
                                 draft,
+                                reply_drafts,
                             }
                         }
                         Err(e) => Reply::LoginFailed(e),
@@ -156,6 +160,8 @@ async fn run(
                 }
                 Effect::SaveDraft { ticket } => drafts.save(ticket),
                 Effect::ClearDraft => drafts.clear(),
+                Effect::SaveReplyDraft { ticket, draft } => drafts.save_reply(ticket, draft),
+                Effect::ClearReplyDraft { ticket } => drafts.clear_reply(ticket),
                 effect => {
                     let Some(c) = current.as_mut() else { continue };
                     if let Err(why) = c.session.reconnect_if_closed().await {
@@ -200,15 +206,32 @@ fn failure(effect: Effect, error: DbError) -> Reply {
             load: LoadKind::List,
             error,
         },
+        Effect::MarkSeen { .. } => Reply::Counts {
+            counts: Vec::new(),
+            unseen: 0,
+        },
         Effect::LoadTicket { req, .. } => Reply::Failed {
             req: Some(req),
             load: LoadKind::Ticket,
             error,
         },
-        Effect::LoadHistory { req, .. } => Reply::Failed {
+        Effect::LoadThread { req, .. } => Reply::Failed {
             req: Some(req),
-            load: LoadKind::History,
+            load: LoadKind::Thread,
             error,
+        },
+        Effect::Post {
+            ticket,
+            then_status,
+            ..
+        } => Reply::Posted {
+            ticket,
+            then_status,
+            result: Err(error),
+        },
+        Effect::FindNumber { number } => Reply::Found {
+            number,
+            result: Err(error),
         },
         Effect::LoadAudit { req, .. } => Reply::Failed {
             req: Some(req),
@@ -224,7 +247,10 @@ fn failure(effect: Effect, error: DbError) -> Reply {
 }
 
 fn is_action(e: &Effect) -> bool {
-    matches!(e, Effect::Act { .. } | Effect::CreateTicket { .. })
+    matches!(
+        e,
+        Effect::Act { .. } | Effect::CreateTicket { .. } | Effect::Post { .. }
+    )
 }
 
 /// Which pane a load fills: of several loads for one pane in a batch, only the last runs.
@@ -232,7 +258,7 @@ fn pane(e: &Effect) -> Option<LoadKind> {
     match e {
         Effect::LoadPage { .. } => Some(LoadKind::List),
         Effect::LoadTicket { .. } => Some(LoadKind::Ticket),
-        Effect::LoadHistory { .. } => Some(LoadKind::History),
+        Effect::LoadThread { .. } => Some(LoadKind::Thread),
         Effect::LoadAudit { .. } => Some(LoadKind::Audit),
         Effect::LoadCounts => Some(LoadKind::Counts),
         _ => None,
@@ -278,7 +304,7 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
             },
         },
         Effect::LoadCounts => match repo::counts(client, me).await {
-            Ok(counts) => Reply::Counts { counts },
+            Ok((counts, unseen)) => Reply::Counts { counts, unseen },
             Err(error) => Reply::Failed {
                 req: None,
                 load: LoadKind::Counts,
@@ -293,13 +319,66 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
                 error,
             },
         },
-        Effect::LoadHistory { req, id } => match repo::history(client, me, id).await {
-            Ok(entries) => Reply::History { req, id, entries },
-            Err(error) => Reply::Failed {
-                req: Some(req),
-                load: LoadKind::History,
-                error,
-            },
+        Effect::LoadThread { req, id } => {
+            match thread::page(client, me, id, None, THREAD_PAGE + 1).await {
+                Ok(mut entries) => {
+                    let more = entries.len() > THREAD_PAGE as usize;
+                    entries.truncate(THREAD_PAGE as usize);
+                    Reply::Thread {
+                        req,
+                        id,
+                        entries,
+                        more,
+                    }
+                }
+                Err(error) => Reply::Failed {
+                    req: Some(req),
+                    load: LoadKind::Thread,
+                    error,
+                },
+            }
+        }
+        Effect::MarkSeen { ticket } => {
+            // Nothing to show for it; a failure only means the marker stays.
+            if let Err(e) = thread::mark_seen(client, ticket).await {
+                tracing::debug!("marking {ticket} seen: {e}");
+            }
+            Reply::Counts {
+                counts: Vec::new(),
+                unseen: thread::unseen_count(client).await.unwrap_or(0),
+            }
+        }
+        Effect::Post {
+            ticket,
+            body,
+            internal,
+            then_status,
+        } => {
+            let result = match then_status {
+                None => thread::post(client, ticket, &body, internal)
+                    .await
+                    .map(|_| ()),
+                Some(s) => match thread::post_with_status(client, ticket, &body, internal, s).await
+                {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(DbError::Refused {
+                        code: STALE_WRITE.into(),
+                        message: format!(
+                            "the message is posted, but the status was not changed: the ticket is no longer yours to move to {s}"
+                        ),
+                    }),
+                    Err(e) => Err(e),
+                },
+            };
+            Reply::Posted {
+                ticket,
+                then_status,
+                result,
+            }
+        }
+        Effect::FindNumber { number } => Reply::Found {
+            number,
+            result: thread::by_number(client, number).await,
         },
         Effect::LoadAudit { req, filter, after } => {
             match repo::audit(client, &filter, after.as_ref(), repo::PAGE).await {
@@ -331,6 +410,8 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
         | Effect::SaveDraft { .. }
         | Effect::ChangePassword { .. }
         | Effect::ClearDraft
+        | Effect::SaveReplyDraft { .. }
+        | Effect::ClearReplyDraft { .. }
         | Effect::Quit) => failure(other, DbError::Unreachable("not a database request".into())),
     }
 }

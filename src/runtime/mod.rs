@@ -30,7 +30,7 @@ pub struct Stats {
     pub page_loads: usize,
     pub count_loads: usize,
     pub ticket_loads: usize,
-    pub history_loads: usize,
+    pub thread_loads: usize,
     pub audit_loads: usize,
     pub actions: usize,
 }
@@ -41,9 +41,11 @@ impl Stats {
             Effect::LoadPage { .. } => self.page_loads += 1,
             Effect::LoadCounts => self.count_loads += 1,
             Effect::LoadTicket { .. } => self.ticket_loads += 1,
-            Effect::LoadHistory { .. } => self.history_loads += 1,
+            Effect::LoadThread { .. } => self.thread_loads += 1,
             Effect::LoadAudit { .. } => self.audit_loads += 1,
-            Effect::Act { .. } | Effect::CreateTicket { .. } => self.actions += 1,
+            Effect::Act { .. } | Effect::CreateTicket { .. } | Effect::Post { .. } => {
+                self.actions += 1
+            }
             _ => {}
         }
     }

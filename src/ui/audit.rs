@@ -1,12 +1,11 @@
 //! The admin audit view: every change across all tickets, newest first, with its filter in the
 //! title. Detail and history of the selected entry's ticket sit beside it (see `mod.rs`).
 
-use super::history::change_style;
 use super::list::windowed_table;
 use super::text::{fit, stamp};
 use super::{Ctx, message};
 use crate::app::Main;
-use crate::model::{AuditFilter, HistoryEntry};
+use crate::model::{AuditFilter, ChangeKind, HistoryEntry};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -138,4 +137,13 @@ pub(super) fn render(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect, focus
         cols.widths(),
         |h| cols.row(cx, h),
     );
+}
+
+/// The style of the change itself: a status change takes the new status's style.
+pub(super) fn change_style(cx: &Ctx, h: &HistoryEntry) -> ratatui::style::Style {
+    match (h.kind, h.new_status, h.new_priority) {
+        (ChangeKind::Status | ChangeKind::Created, Some(s), _) => cx.theme.status(s),
+        (ChangeKind::Priority, _, Some(p)) => cx.theme.priority(p),
+        _ => ratatui::style::Style::new(),
+    }
 }

@@ -44,6 +44,12 @@ pub(super) fn header(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
                 tabs.push(Span::styled(label, style));
                 tabs.push(Span::raw(" "));
             }
+            if main.unseen > 0 {
+                tabs.push(Span::styled(
+                    format!("● {} new ", main.unseen),
+                    t.header.add_modifier(ratatui::style::Modifier::BOLD),
+                ));
+            }
         }
         View::Audit => {
             let rows = main.audit.rows.len();
@@ -121,7 +127,7 @@ pub(super) fn status(cx: &Ctx, main: &Main, target: Target, frame: &mut Frame, a
         })
     } else if main.list.loading.is_some()
         || main.detail_req.is_some()
-        || main.history_req.is_some()
+        || main.thread_req.is_some()
         || main.audit.loading.is_some()
     {
         Some("loading…")
@@ -217,11 +223,19 @@ fn hints(cx: &Ctx, main: &Main, target: Target) -> Vec<(String, &'static str)> {
         out.extend(key(Action::Back, "back"));
     }
     if let Some(r) = row {
+        if main.can_post(r) {
+            out.extend(key(Action::Reply, "reply"));
+        }
         if main.can_claim(r) {
             out.extend(key(Action::Claim, "claim"));
         }
         if !main.status_options(r).is_empty() {
-            out.extend(key(Action::SetStatus, "status"));
+            let label = if main.me.role == Role::Customer {
+                "close"
+            } else {
+                "status"
+            };
+            out.extend(key(Action::SetStatus, label));
         }
         if main.can_change_priority(r) {
             out.extend(key(Action::SetPriority, "priority"));

@@ -1,10 +1,11 @@
-//! The detail pane: the ticket's fields, then its description, which scrolls on its own so the
-//! fields stay in view.
+//! The detail pane: the ticket's fields, then its conversation: the description, then replies,
+//! internal notes and the history's events in time order. The conversation scrolls on its own
+//! so the fields stay in view; `G` reaches the newest entry.
 
 use super::text::{ago_phrase, one_line, stamp, wrap};
 use super::{Ctx, Target, message};
 use crate::app::Main;
-use crate::model::TicketRow;
+use crate::model::{ThreadEntry, ThreadKind, TicketRow};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -41,10 +42,15 @@ pub(super) fn render(
         _ => None,
     };
     let mut title = vec![Span::raw("Ticket")];
-    if let Some(id) = target.id() {
-        title.push(Span::raw(format!(" {}", &id.simple().to_string()[..8])));
+    match row {
+        Some(r) => title.push(Span::raw(format!(" #{}", r.number))),
+        None => {
+            if let Some(id) = target.id() {
+                title.push(Span::raw(format!(" {}", &id.simple().to_string()[..8])));
+            }
+        }
     }
-    if main.detail_req.is_some() {
+    if main.detail_req.is_some() || main.thread_req.is_some() {
         title.push(Span::styled(" · loading…", t.key_hint));
     }
     let block = cx.pane(title, focused);
@@ -122,7 +128,7 @@ pub(super) fn render(
         head.push(Line::from(vec![label("Updated"), Span::raw(updated)]));
     }
 
-    let body: Vec<Line> = match detail {
+    let mut body: Vec<Line> = match detail {
         Some(d) if d.description.trim().is_empty() => {
             vec![Line::styled("(no description)", t.muted)]
         }
@@ -133,6 +139,23 @@ pub(super) fn render(
         None if main.detail_req.is_some() => vec![Line::styled("Loading…", t.muted)],
         None => Vec::new(),
     };
+    if main.thread_for == Some(row.id) {
+        let n = main.thread.iter().filter(|e| e.body.is_some()).count();
+        let label = match n {
+            0 => " conversation: no messages yet ".to_owned(),
+            1 => " conversation: 1 message ".to_owned(),
+            n => format!(" conversation: {n} messages "),
+        };
+        body.push(Line::raw(""));
+        body.push(Line::styled(
+            format!(
+                "──{label}{}",
+                "─".repeat(w.saturating_sub(label.chars().count() + 2))
+            ),
+            t.muted,
+        ));
+        body.extend(conversation(cx, &main.thread, main.thread_more, w));
+    }
 
     // Fields on top, a rule, then the description; when the pane is too short for that, it all
     // scrolls together.
@@ -163,6 +186,9 @@ pub(super) fn render(
     let height = usize::from(body_area.height);
     let max_scroll = total.saturating_sub(height);
     let scroll = usize::from(main.detail_scroll).min(max_scroll);
+    // Paging in `update` moves by what is on screen.
+    main.detail_view
+        .set((u16::try_from(total).unwrap_or(u16::MAX), body_area.height));
     let mut block = block;
     if total > height && height > 0 {
         let last = (scroll + height).min(total);
@@ -183,4 +209,63 @@ pub(super) fn dim(frame: &mut Frame, area: Rect) {
     frame
         .buffer_mut()
         .set_style(area, Style::new().add_modifier(Modifier::DIM));
+}
+
+/// The thread below the description: a heading per message or note (who, when; notes marked
+/// INTERNAL NOTE in words and style), its text, and one line per history event.
+fn conversation(cx: &Ctx, entries: &[ThreadEntry], more: bool, w: usize) -> Vec<Line<'static>> {
+    let t = cx.theme;
+    let mut lines = Vec::new();
+    for e in entries {
+        let who = e.person_name.clone().unwrap_or_else(|| "someone".into());
+        let when = format!("{} ({})", stamp(e.at, w < 60), ago_phrase(e.at, cx.now));
+        match e.kind {
+            ThreadKind::Message | ThreadKind::Note => {
+                let note = e.kind == ThreadKind::Note;
+                lines.push(Line::raw(""));
+                let mut head = vec![];
+                if note {
+                    head.push(Span::styled(
+                        "INTERNAL NOTE ",
+                        t.note.add_modifier(ratatui::style::Modifier::BOLD),
+                    ));
+                }
+                head.push(Span::styled(who, t.focused_title));
+                head.push(Span::styled(format!(" · {when}"), t.muted));
+                lines.push(Line::from(head));
+                let style = if note {
+                    t.note
+                } else {
+                    ratatui::style::Style::new()
+                };
+                // A note's text is indented behind a bar, so it stays a note when scrolled.
+                let (prefix, width) = if note {
+                    ("▍ ", w.saturating_sub(2))
+                } else {
+                    ("", w)
+                };
+                for l in wrap(e.body.as_deref().unwrap_or(""), width.max(1)) {
+                    lines.push(Line::from(vec![
+                        Span::styled(prefix, t.note),
+                        Span::styled(l, style),
+                    ]));
+                }
+            }
+            ThreadKind::Change(_) => {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("· {} ", stamp(e.at, true)), t.muted),
+                    Span::styled(format!("{who}: "), t.muted),
+                    Span::raw(e.describe().unwrap_or_default()),
+                ]));
+            }
+        }
+    }
+    if more {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "… the conversation goes on: only its first 500 entries are shown.",
+            t.muted,
+        ));
+    }
+    lines
 }

@@ -27,8 +27,10 @@ fn group(a: Action) -> usize {
         | Action::NextQueue
         | Action::PrevQueue
         | Action::Refresh
+        | Action::Jump
         | Action::NewTicket => 1,
-        Action::Claim
+        Action::Reply
+        | Action::Claim
         | Action::Release
         | Action::HandOff
         | Action::SetStatus

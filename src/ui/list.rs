@@ -105,10 +105,18 @@ impl Columns {
             status_short(r.status)
         };
         v.push(Cell::from(Span::styled(status, t.status(r.status))));
-        v.push(Cell::from(highlighted(
-            &fit(&r.subject, usize::from(self.subject)),
-            filter,
-        )));
+        // The number people say, and a mark (and bold) for news since the person last looked.
+        let mark = if r.unseen { "● " } else { "" };
+        let subject = fit(
+            &format!("{mark}#{} {}", r.number, r.subject),
+            usize::from(self.subject),
+        );
+        let line = highlighted(&subject, filter);
+        v.push(Cell::from(if r.unseen {
+            line.style(Style::new().add_modifier(Modifier::BOLD))
+        } else {
+            line
+        }));
         if self.agent > 0 {
             v.push(match &r.agent_name {
                 Some(name) => Cell::from(fit(name, usize::from(self.agent))),

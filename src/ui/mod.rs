@@ -5,10 +5,10 @@
 
 mod audit;
 mod bars;
+mod composer;
 mod detail;
 mod form;
 mod help;
-mod history;
 mod list;
 mod login;
 mod picker;
@@ -169,12 +169,13 @@ fn draw_main(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
     bars::header(cx, main, frame, header);
     // The filter is applied once per frame and shared by the list, the detail and the hints.
     let visible = main.list.visible();
-    let target = match main.view {
-        View::Tickets => visible
+    let target = match (main.pinned, main.view) {
+        (Some(id), _) => Target::Id(id),
+        (None, View::Tickets) => visible
             .get(main.list.selected)
             .and_then(|&i| main.list.rows.get(i))
             .map_or(Target::None, Target::Row),
-        View::Audit => main
+        (None, View::Audit) => main
             .audit
             .rows
             .get(main.audit.selected)
@@ -197,6 +198,8 @@ fn draw_main(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
     bars::status(cx, main, target, frame, status);
     if let Some(form) = &main.form {
         form::render(cx, form, frame, body);
+    } else if let Some(c) = &main.composer {
+        composer::render(cx, c, frame, body);
     } else if let Some(picker) = &main.picker {
         picker::render(cx, main, picker, frame, body);
     } else if let Some(prompt) = &main.prompt {
@@ -226,8 +229,5 @@ fn panes(
     } else {
         body
     };
-    let [top, bottom] =
-        Layout::vertical([Constraint::Percentage(60), Constraint::Fill(1)]).areas(right);
-    detail::render(cx, main, target, frame, top, main.focus == Pane::Detail);
-    history::render(cx, main, target, frame, bottom, main.focus == Pane::History);
+    detail::render(cx, main, target, frame, right, main.focus == Pane::Detail);
 }

@@ -36,6 +36,9 @@ pub struct Theme {
     pub input_focused: Style,
     /// A notice that is not an error ("Ticket claimed.").
     pub info: Style,
+    /// An internal note in a conversation (staff only): never mistaken for a reply, also
+    /// without colour (the label says it too).
+    pub note: Style,
     /// Open, in progress, waiting on customer, resolved, closed (in `Status::ALL` order).
     pub status: [Style; 5],
     /// Low, normal, high, urgent (in `Priority::ALL` order).
@@ -73,6 +76,9 @@ impl Theme {
                 .bg(Color::Indexed(238))
                 .add_modifier(Modifier::UNDERLINED),
             info: Style::new().fg(Color::Green),
+            note: Style::new()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::ITALIC),
             status: [
                 Style::new().fg(Color::LightBlue).add_modifier(B),
                 Style::new().fg(Color::Yellow),
@@ -118,6 +124,9 @@ impl Theme {
                 .bg(Color::Indexed(252))
                 .add_modifier(Modifier::UNDERLINED),
             info: Style::new().fg(Color::Indexed(28)),
+            note: Style::new()
+                .fg(Color::Indexed(130))
+                .add_modifier(Modifier::ITALIC),
             status: [
                 Style::new().fg(Color::Blue).add_modifier(B),
                 Style::new().fg(Color::Indexed(130)),
@@ -154,6 +163,7 @@ impl Theme {
             input: plain.add_modifier(Modifier::UNDERLINED),
             input_focused: plain.add_modifier(Modifier::UNDERLINED | B),
             info: plain,
+            note: Style::new().add_modifier(Modifier::ITALIC),
             status: [
                 plain.add_modifier(B),
                 plain,

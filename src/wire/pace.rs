@@ -24,7 +24,7 @@ pub fn awaits_reply(app: &App) -> bool {
         Screen::Main(m) => {
             m.list.loading.is_some()
                 || m.detail_req.is_some()
-                || m.history_req.is_some()
+                || m.thread_req.is_some()
                 || m.audit.loading.is_some()
                 || m.acting
                 || m.form.as_ref().is_some_and(|f| f.submitting)

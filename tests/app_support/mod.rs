@@ -35,6 +35,7 @@ pub fn row(n: u128, agent: Option<u128>, status: Status) -> TicketRow {
         Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap() + chrono::Duration::minutes(n as i64);
     TicketRow {
         id: Uuid::from_u128(100 + n),
+        number: n as i64,
         subject: format!("Ticket number {n}"),
         status,
         priority: Priority::Normal,
@@ -43,6 +44,7 @@ pub fn row(n: u128, agent: Option<u128>, status: Status) -> TicketRow {
         agent_name: agent.map(|a| format!("Agent {a}")),
         created_at: t,
         updated_at: t,
+        unseen: false,
     }
 }
 
@@ -87,6 +89,7 @@ pub fn logged_in(role: Role, rows: Vec<TicketRow>) -> App {
             moves: agent_moves(),
             agents,
             draft: None,
+            reply_drafts: vec![],
         }),
     );
     let (req, queue) = effects
@@ -141,6 +144,7 @@ pub fn audit_entry(n: u128) -> HistoryEntry {
     HistoryEntry {
         id: Uuid::from_u128(1000 + n),
         ticket_id: Uuid::from_u128(100 + n),
+        ticket_number: None,
         ticket_subject: Some(format!("T{n}")),
         seq: 1,
         kind: ChangeKind::Created,

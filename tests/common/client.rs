@@ -77,6 +77,26 @@ impl Client {
             .collect()
     }
 
+    /// The open ticket's history events in words, oldest first (its conversation without the
+    /// messages).
+    pub fn events(&self) -> Vec<String> {
+        self.main()
+            .thread
+            .iter()
+            .filter_map(|e| e.describe())
+            .collect()
+    }
+
+    /// Who made the open ticket's latest change.
+    pub fn last_changed_by(&self) -> Option<String> {
+        self.main()
+            .thread
+            .iter()
+            .rev()
+            .find(|e| e.describe().is_some())
+            .and_then(|e| e.person_name.clone())
+    }
+
     pub fn notice(&self) -> String {
         self.app
             .notice

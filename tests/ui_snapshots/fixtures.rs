@@ -148,6 +148,7 @@ pub fn rows() -> Vec<TicketRow> {
         .map(
             |(i, (subject, status, priority, agent, created, updated))| TicketRow {
                 id: ticket_id(i as u128),
+                number: 1040 + i as i64,
                 subject: (*subject).into(),
                 status: *status,
                 priority: *priority,
@@ -156,6 +157,8 @@ pub fn rows() -> Vec<TicketRow> {
                 agent_name: agent.map(|a| a.1.to_owned()),
                 created_at: ago(*created),
                 updated_at: ago(*updated),
+                // One ticket with news since the person last opened it.
+                unseen: i == 3,
             },
         )
         .collect()
@@ -185,6 +188,7 @@ pub fn entry(
     HistoryEntry {
         id: id(0x2000 + (ticket.id.as_u128() & 0xff) * 16 + seq as u128),
         ticket_id: ticket.id,
+        ticket_number: None,
         ticket_subject: Some(ticket.subject.clone()),
         seq,
         kind,
@@ -216,6 +220,67 @@ pub fn history_of(t: &TicketRow) -> Vec<HistoryEntry> {
     vec![created, assigned, started, urgent]
 }
 
+/// The conversation of `t`: its history's events with a reply, an internal note and the
+/// customer's answer in between, in time order.
+pub fn thread_of(t: &TicketRow) -> Vec<ThreadEntry> {
+    let event = |h: HistoryEntry| ThreadEntry {
+        id: h.id,
+        ticket_id: h.ticket_id,
+        at: h.changed_at,
+        kind: ThreadKind::Change(h.kind),
+        person_id: h.changed_by,
+        person_name: Some(h.changed_by_name.clone()),
+        body: None,
+        old_status: h.old_status,
+        new_status: h.new_status,
+        old_agent: h.old_agent.clone(),
+        new_agent: h.new_agent.clone(),
+        old_priority: h.old_priority,
+        new_priority: h.new_priority,
+    };
+    let message =
+        |n: u128, kind: ThreadKind, by: (u128, &str), mins: i64, body: &str| ThreadEntry {
+            id: id(0x3000 + n),
+            ticket_id: t.id,
+            at: ago(mins),
+            kind,
+            person_id: id(by.0),
+            person_name: Some(by.1.into()),
+            body: Some(body.into()),
+            old_status: None,
+            new_status: None,
+            old_agent: None,
+            new_agent: None,
+            old_priority: None,
+            new_priority: None,
+        };
+    let mut h = history_of(t).into_iter().map(event);
+    let mut v = vec![h.next().unwrap(), h.next().unwrap(), h.next().unwrap()];
+    v.push(message(
+        1,
+        ThreadKind::Message,
+        (BO, "Bo Berg"),
+        2 * 1440 - 35,
+        "On my way with a fire extinguisher. Please keep the door closed.",
+    ));
+    v.push(message(
+        2,
+        ThreadKind::Note,
+        (BO, "Bo Berg"),
+        2 * 1440 - 40,
+        "Facilities says the fuser was replaced last week: ask them for the invoice.",
+    ));
+    v.push(message(
+        3,
+        ThreadKind::Message,
+        (CARA, "Cara Customer"),
+        60,
+        "Thanks! It still smells a bit.",
+    ));
+    v.extend(h);
+    v
+}
+
 pub fn app_with(main: Main) -> App {
     let mut app = App::new(Keymap::default(), SERVER.into(), None);
     app.screen = Screen::Main(Box::new(main));
@@ -237,8 +302,8 @@ pub fn logged_in(who: Me, rows: Vec<TicketRow>, selected: usize) -> Main {
     m.list.exhausted = true;
     if let Some(r) = m.list.rows.get(selected) {
         m.detail = Some(detail_of(r));
-        m.history = history_of(r);
-        m.history_scroll = m.history.len() - 1;
+        m.thread = thread_of(r);
+        m.thread_for = Some(r.id);
     }
     m
 }
@@ -279,7 +344,8 @@ pub fn admin_audit() -> App {
     m.audit.filter.since = Some(Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap());
     let t = &all[1];
     m.detail = Some(detail_of(t));
-    m.history = history_of(t);
+    m.thread = thread_of(t);
+    m.thread_for = Some(t.id);
     app_with(m)
 }
 

@@ -14,23 +14,24 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Top => Ok(move_cursor(main, isize::MIN / 2)),
         Action::Bottom => Ok(move_cursor(main, isize::MAX / 2)),
         Action::NextPane | Action::PrevPane => {
-            let order = [Pane::List, Pane::Detail, Pane::History];
-            let i = order.iter().position(|p| *p == main.focus).unwrap_or(0);
-            let step = if action == Action::NextPane { 1 } else { 2 };
-            main.focus = order[(i + step) % 3];
-            Ok(Vec::new())
-        }
-        Action::Open => {
-            main.focus = if main.focus == Pane::List {
-                Pane::Detail
+            if main.focus == Pane::List {
+                Ok(open_detail(main))
             } else {
-                main.focus
-            };
-            Ok(Vec::new())
+                main.focus = Pane::List;
+                Ok(Vec::new())
+            }
         }
+        Action::Open => Ok(open_detail(main)),
+        Action::Reply => open_composer(main),
+        Action::Jump => Ok(open_prompt(main, PromptKind::Jump, String::new())),
         Action::Back => {
+            if main.pinned.is_some() {
+                // Back from a ticket opened by number: to the list, as it was.
+                main.pinned = None;
+                main.focus = Pane::List;
+                Ok(select_changed(main))
             // Back goes back first (detail → list); only then does it undo the list's filter.
-            if main.focus != Pane::List {
+            } else if main.focus != Pane::List {
                 main.focus = Pane::List;
                 Ok(Vec::new())
             } else if main.view == View::Audit {
@@ -209,11 +210,7 @@ pub(super) fn with_ticket(
     if main.acting {
         return Err("Still waiting for the last action's answer.".into());
     }
-    let row = match main.view {
-        View::Tickets => main.selected().cloned(),
-        View::Audit => main.detail.as_ref().map(|d| d.row.clone()),
-    };
-    match row {
+    match current_ticket(main) {
         Some(t) => f(main, &t),
         None => Err("No ticket is selected.".into()),
     }
@@ -240,14 +237,22 @@ pub(super) fn act(main: &mut Main, ticket: uuid::Uuid, action: TicketAction) -> 
 pub(super) fn move_cursor(main: &mut Main, delta: isize) -> Vec<Effect> {
     match (main.view, main.focus) {
         (_, Pane::Detail) => {
-            main.detail_scroll =
-                (main.detail_scroll as isize + delta).clamp(0, u16::MAX as isize) as u16;
-            Vec::new()
-        }
-        (_, Pane::History) => {
-            let max = main.history.len().saturating_sub(1) as isize;
-            main.history_scroll =
-                (main.history_scroll as isize + delta).clamp(0, max.max(0)) as usize;
+            // Lines as last drawn: a page is what the pane shows, less one line of context.
+            let (total, height) = main.detail_view.get();
+            let max = total.saturating_sub(height);
+            let delta = match delta {
+                d if d >= isize::MAX / 4 => {
+                    // The end (the newest entries), whatever the size turns out to be.
+                    main.detail_scroll = u16::MAX;
+                    return Vec::new();
+                }
+                d if d.unsigned_abs() == PAGE_STEP => {
+                    d.signum() * height.saturating_sub(1).max(1) as isize
+                }
+                d => d,
+            };
+            let from = main.detail_scroll.min(max);
+            main.detail_scroll = (from as isize + delta).clamp(0, max as isize) as u16;
             Vec::new()
         }
         (View::Tickets, Pane::List) => {
@@ -291,9 +296,10 @@ pub(super) fn move_cursor(main: &mut Main, delta: isize) -> Vec<Effect> {
 
 /// The ticket under the cursor changed: load its detail and history unless already shown.
 pub(super) fn select_changed(main: &mut Main) -> Vec<Effect> {
-    let id = match main.view {
-        View::Tickets => main.selected().map(|r| r.id),
-        View::Audit => main
+    let id = match (main.pinned, main.view) {
+        (Some(id), _) => Some(id),
+        (None, View::Tickets) => main.selected().map(|r| r.id),
+        (None, View::Audit) => main
             .audit
             .rows
             .get(main.audit.selected)
@@ -301,7 +307,8 @@ pub(super) fn select_changed(main: &mut Main) -> Vec<Effect> {
     };
     let Some(id) = id else {
         main.detail = None;
-        main.history.clear();
+        main.thread.clear();
+        main.thread_for = None;
         return Vec::new();
     };
     if main.detail.as_ref().is_some_and(|d| d.row.id == id) {
@@ -310,19 +317,34 @@ pub(super) fn select_changed(main: &mut Main) -> Vec<Effect> {
     load_ticket(main, id)
 }
 
+/// Loads a ticket and its conversation. A reload of the ticket on screen keeps the reader's
+/// place; another ticket starts at its top.
 pub(super) fn load_ticket(main: &mut Main, id: uuid::Uuid) -> Vec<Effect> {
     let (a, b) = (main.request_id(), main.request_id());
     main.detail_req = Some(a);
-    main.history_req = Some(b);
-    // A refresh of the ticket being read keeps the reader's place; another ticket starts at
-    // the top.
+    main.thread_req = Some(b);
     if main.detail.as_ref().is_none_or(|d| d.row.id != id) {
         main.detail_scroll = 0;
     }
     vec![
         Effect::LoadTicket { req: a, id },
-        Effect::LoadHistory { req: b, id },
+        Effect::LoadThread { req: b, id },
     ]
+}
+
+/// Enter or Tab on a ticket: the detail takes the focus, and the ticket's news are seen.
+pub(super) fn open_detail(main: &mut Main) -> Vec<Effect> {
+    let was = main.focus;
+    main.focus = Pane::Detail;
+    match current_ticket(main) {
+        Some(t) if was == Pane::List => {
+            if let Some(r) = main.list.rows.iter_mut().find(|r| r.id == t.id) {
+                r.unseen = false;
+            }
+            vec![Effect::MarkSeen { ticket: t.id }]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Which part of a list to load.

@@ -22,6 +22,9 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if main.form.is_some() {
         return form_key(main, key);
     }
+    if main.composer.is_some() {
+        return composer_key(main, key);
+    }
     if main.picker.is_some() {
         return picker_key(main, key, action);
     }
@@ -112,6 +115,9 @@ pub(super) fn on_paste(app: &mut App, text: &str) -> Vec<Effect> {
             Vec::new()
         }
         Screen::Main(main) => {
+            if main.composer.is_some() {
+                return composer_paste(main, text);
+            }
             if let Some(form) = &mut main.form {
                 match form.focus {
                     FormField::Subject => append(&mut form.subject, text),
@@ -396,6 +402,18 @@ pub(super) fn prompt_key(main: &mut Main, key: KeyEvent) -> Vec<Effect> {
                 PromptKind::Search => main.list.search = value,
                 PromptKind::AuditPerson => main.audit.filter.person = value,
                 PromptKind::AuditTicket => main.audit.filter.ticket = value,
+                PromptKind::Jump => match value.trim_start_matches('#').trim().parse::<i64>() {
+                    Ok(number) if number > 0 => {
+                        main.prompt = None;
+                        main.prompt_error = None;
+                        return vec![Effect::FindNumber { number }];
+                    }
+                    _ => {
+                        main.prompt_error =
+                            Some("Type a ticket number, such as 1234 or #1234.".into());
+                        return Vec::new();
+                    }
+                },
                 PromptKind::AuditSince | PromptKind::AuditUntil => match parse_date(&value) {
                     Ok(d) if kind == PromptKind::AuditSince => main.audit.filter.since = d,
                     Ok(d) => main.audit.filter.until = d,

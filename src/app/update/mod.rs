@@ -4,10 +4,12 @@
 //! `replies` what the database answered.
 
 mod actions;
+mod compose;
 mod input;
 mod replies;
 
 use actions::*;
+use compose::*;
 use input::*;
 use replies::*;
 

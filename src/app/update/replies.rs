@@ -8,11 +8,13 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         moves,
         agents,
         draft,
+        reply_drafts,
     } = reply
     {
         let has_draft = draft.is_some() && me.role == Role::Customer;
         let mut main = Main::new(me, moves, agents);
         main.draft = draft.filter(|_| has_draft);
+        main.reply_drafts = reply_drafts.into_iter().collect();
         let mut effects = load_counts(&main);
         effects.extend(load_list(&mut main, Load::First));
         app.notice = Some(Notice {
@@ -116,8 +118,9 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 Vec::new()
             }
         }
-        Reply::Counts { counts } => {
+        Reply::Counts { counts, unseen } => {
             main.counts.extend(counts);
+            main.unseen = unseen;
             Vec::new()
         }
         Reply::Ticket { req, id, detail } => {
@@ -134,21 +137,73 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                         false,
                     ));
                 }
-                main.history.clear();
+                main.thread.clear();
+                main.thread_for = None;
             }
             main.detail = detail;
             Vec::new()
         }
-        Reply::History { req, id, entries } => {
-            if main.history_req != Some(req) {
+        Reply::Thread {
+            req,
+            id,
+            entries,
+            more,
+        } => {
+            if main.thread_req != Some(req) {
                 return Vec::new();
             }
-            main.history_req = None;
-            main.history_scroll = keep_history_place(main, id, entries.len());
-            main.history_for = Some(id);
-            main.history = entries;
-            Vec::new()
+            main.thread_req = None;
+            let fresh = main.thread_for != Some(id);
+            main.thread_for = Some(id);
+            main.thread = entries;
+            main.thread_more = more;
+            if fresh {
+                main.detail_scroll = 0;
+            }
+            // Reading it now: what just arrived is seen.
+            if main.focus == Pane::Detail {
+                vec![Effect::MarkSeen { ticket: id }]
+            } else {
+                Vec::new()
+            }
         }
+        Reply::Posted {
+            ticket,
+            then_status,
+            result,
+        } => {
+            let (effects, said) = on_posted(main, ticket, then_status, result);
+            message = said;
+            effects
+        }
+        Reply::Found { number, result } => match result {
+            Ok(Some(id)) => {
+                let visible = main.list.visible();
+                main.focus = Pane::Detail;
+                if let Some(p) = visible.iter().position(|&i| main.list.rows[i].id == id)
+                    && main.view == View::Tickets
+                {
+                    main.list.selected = p;
+                    main.pinned = None;
+                } else {
+                    main.pinned = Some(id);
+                }
+                let mut effects = select_changed(main);
+                effects.push(Effect::MarkSeen { ticket: id });
+                effects
+            }
+            Ok(None) => {
+                message = Some((
+                    format!("There is no ticket #{number} that you can see."),
+                    true,
+                ));
+                Vec::new()
+            }
+            Err(e) => {
+                message = Some((format!("Looking up #{number}: {e}"), true));
+                Vec::new()
+            }
+        },
         Reply::Audit { req, rows, append } => {
             if main.audit.loading != Some(req) {
                 return Vec::new();
@@ -246,8 +301,8 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             if req.is_some() && req == main.detail_req {
                 main.detail_req = None;
             }
-            if req.is_some() && req == main.history_req {
-                main.history_req = None;
+            if req.is_some() && req == main.thread_req {
+                main.thread_req = None;
             }
             message = Some((load_failed(load, &error), true));
             Vec::new()
@@ -257,19 +312,6 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         notice(app, text, error);
     }
     effects
-}
-
-/// Where the history pane stays when `n` entries of ticket `id` arrive: on the newest entry for
-/// another ticket or for a reader who was on the newest; otherwise on the same entry (a refresh
-/// of the ticket being read keeps the place).
-fn keep_history_place(main: &Main, id: uuid::Uuid, n: usize) -> usize {
-    let newest = n.saturating_sub(1);
-    let was_newest = main.history_scroll + 1 >= main.history.len();
-    if main.history_for == Some(id) && !was_newest {
-        main.history_scroll.min(newest)
-    } else {
-        newest
-    }
 }
 
 /// After a page arrives: load the selected ticket if it is new, or reload it if it changed.
@@ -428,7 +470,7 @@ fn action_done(main: &Main, ticket: uuid::Uuid, action: &TicketAction) -> String
 }
 
 /// The database's reason, as one sentence.
-fn sentence(s: &str) -> String {
+pub(super) fn sentence(s: &str) -> String {
     let s = s.trim();
     if s.ends_with('.') || s.ends_with(')') {
         s.to_owned()
@@ -479,7 +521,7 @@ fn load_failed(load: LoadKind, e: &DbError) -> String {
         LoadKind::List => "Loading the list",
         LoadKind::Counts => "Counting",
         LoadKind::Ticket => "Loading the ticket",
-        LoadKind::History => "Loading the history",
+        LoadKind::Thread => "Loading the conversation",
         LoadKind::Audit => "Loading the audit log",
     };
     format!("{what}: {e}")
