@@ -19,6 +19,8 @@ struct Allowed {
     hand_off: bool,
     priority: bool,
     statuses: Vec<Status>,
+    /// Writing a public reply to the ticket's conversation.
+    post: bool,
 }
 
 /// What the client would offer: the same predicates the keys go through.
@@ -29,6 +31,7 @@ fn offered(main: &Main, row: &TicketRow) -> Allowed {
         hand_off: main.can_hand_off(row),
         priority: main.can_change_priority(row),
         statuses: main.status_options(row),
+        post: main.can_post(row),
     }
 }
 
@@ -81,12 +84,19 @@ async fn accepted(c: &mut Client, row: &TicketRow, other_agent: Uuid) -> Allowed
             statuses.push(to);
         }
     }
+    let post = tried(
+        c,
+        "INSERT INTO public.ticket_messages (ticket_id, body) VALUES ($1, 'parity')",
+        &[&id],
+    )
+    .await;
     Allowed {
         claim,
         release,
         hand_off,
         priority,
         statuses,
+        post,
     }
 }
 

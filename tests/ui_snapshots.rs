@@ -458,7 +458,7 @@ fn help_lists_only_what_this_person_can_do() {
         screen_text(&draw_with(&app, &Theme::dark(), 120, 40))
     };
     let c = help(customer());
-    for not in ["claim", "hand off", "change status", "audit", "next queue"] {
+    for not in ["claim", "hand off", "change priority", "audit", "next queue"] {
         assert!(!c.contains(not), "a customer is shown {not:?}:\n{c}");
     }
     assert!(
@@ -473,4 +473,77 @@ fn help_lists_only_what_this_person_can_do() {
     let m = help(admin_audit());
     assert!(m.contains("audit view") && m.contains("hand off"), "{m}");
     assert!(!m.contains("claim") && !m.contains("new ticket"), "{m}");
+
+// ---------------------------------------------------------------------------------------------
+// The conversation
+
+fn composing(internal: bool) -> App {
+    let mut app = agent();
+    let m = main_mut(&mut app);
+    let row = m.list.rows[1].clone();
+    let mut c = tickets::app::composer::Composer::new(
+        row.id,
+        row.name(),
+        Some(&ReplyDraft {
+            body: "Facilities has a spare fuser.\nI will bring it at 3pm.".into(),
+            internal,
+        }),
+        true,
+        vec![Status::WaitingOnCustomer, Status::Resolved],
+    );
+    if !internal {
+        c.cycle_status();
+    }
+    m.composer = Some(c);
+    app
+}
+
+#[test]
+fn composer_reply_and_note() {
+    snap("composer_reply", &composing(false));
+    snap("composer_note", &composing(true));
+}
+
+#[test]
+fn conversation_at_its_end() {
+    let mut app = agent();
+    let m = main_mut(&mut app);
+    m.focus = Pane::Detail;
+    m.detail_scroll = u16::MAX;
+    snap("conversation_end", &app);
+}
+
+#[test]
+fn an_internal_note_is_marked_without_colour_too() {
+    let mut app = agent();
+    main_mut(&mut app).focus = Pane::Detail;
+    main_mut(&mut app).detail_scroll = u16::MAX;
+    let terminal = draw_with(&app, &Theme::no_color(), 120, 40);
+    let text = screen_text(&terminal);
+    let buf = terminal.backend().buffer();
+    let (y, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("INTERNAL NOTE"))
+        .expect("the note is labelled in words");
+    let x = line.find("INTERNAL").unwrap();
+    let x = line[..x].chars().count() as u16;
+    assert!(
+        buf[(x, y as u16)].modifier.contains(Modifier::ITALIC),
+        "and styled by a modifier, not only a colour"
+    );
+    let body = text
+        .lines()
+        .find(|l| l.contains("Facilities says"))
+        .expect("the note's text");
+    assert!(
+        body.contains("▍ Facilities"),
+        "its text stays marked: {body}"
+    );
+    // The customer's copy of the same ticket: a reply is never marked as a note.
+    let reply = text
+        .lines()
+        .find(|l| l.contains("On my way"))
+        .expect("a reply");
+    assert!(!reply.contains('▍'), "{reply}");
 }

@@ -45,7 +45,7 @@ actions! {
     Claim = "claim", "claim", ["c"];
     Release = "release", "release to pool", ["u"];
     HandOff = "hand_off", "hand off", ["a"];
-    SetStatus = "status", "change status", ["s"];
+    SetStatus = "status", "change status (customers: close)", ["s"];
     SetPriority = "priority", "change priority", ["p"];
     Reply = "reply", "write a reply (staff: or an internal note)", ["m"];
     Jump = "jump", "go to ticket #number", ["#"];
@@ -62,9 +62,9 @@ impl Action {
         match self {
             Action::NewTicket => role == Customer,
             Action::Claim => role == Agent,
-            Action::Release | Action::HandOff | Action::SetStatus | Action::SetPriority => {
-                role != Customer
-            }
+            Action::Release | Action::HandOff | Action::SetPriority => role != Customer,
+            // Customers close their own tickets with it.
+            Action::SetStatus => true,
             Action::Audit | Action::EditAuditFilter => role == Admin,
             Action::NextQueue | Action::PrevQueue => crate::model::Queue::for_role(role).len() > 1,
             _ => true,

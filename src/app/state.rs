@@ -326,8 +326,13 @@ impl Main {
                 .filter(|s| *s != t.status)
                 .collect(),
             Role::Agent if mine => self.moves_from(t.status),
-            // A customer closes their own ticket (withdraws it, or confirms the resolution).
-            Role::Customer if t.customer_id == self.me.id => self.moves_from(t.status),
+            // A customer closes their own ticket (withdraws it, or confirms the resolution);
+            // their other moves in the table are made by their replies, never directly.
+            Role::Customer if t.customer_id == self.me.id => self
+                .moves_from(t.status)
+                .into_iter()
+                .filter(|s| *s == Status::Closed)
+                .collect(),
             _ => Vec::new(),
         }
     }

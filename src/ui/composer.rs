@@ -97,6 +97,6 @@ pub(super) fn render(cx: &Ctx, c: &Composer, frame: &mut Frame, area: Rect) {
             keys.push(Span::raw("  "));
         }
     }
-    keys.extend(cx.hints(&[("esc".into(), "close (draft kept)")]));
+    keys.extend(cx.hints(&[("esc".into(), "close, keep draft")]));
     frame.render_widget(Paragraph::new(Line::from(keys)), keys_area);
 }

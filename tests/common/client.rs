@@ -42,6 +42,18 @@ impl Client {
         }
     }
 
+    /// A client keeping its drafts in `drafts` (which outlives it).
+    #[allow(dead_code)]
+    pub fn for_config_with_drafts(
+        config: tokio_postgres::Config,
+        drafts: Option<DraftStore>,
+    ) -> Client {
+        Client {
+            inner: Headless::start(config, drafts),
+            _drafts: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub async fn settle(&mut self) {
         self.inner.settle().await.expect("the client settles");
     }
