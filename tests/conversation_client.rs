@@ -286,3 +286,34 @@ async fn a_ticket_is_found_by_its_number_and_news_are_marked() {
     assert_eq!(c.main().unseen, 0);
     assert!(c.main().list.rows.iter().all(|r| !r.unseen));
 }
+
+#[tokio::test]
+async fn an_agent_is_told_when_a_ticket_is_handed_to_them() {
+    let db = TestDb::new().await;
+    let Cast { alice, al, bo, .. } = db.cast().await;
+    let mut c = Client::start(&db, &alice);
+    c.login(&alice).await;
+    file_ticket(&mut c, "Broken chair", "wobbles").await;
+    let mut b = Client::start(&db, &bo);
+    b.login(&bo).await;
+    assert!(b.subjects().is_empty(), "nothing is bo's yet");
+    let psql = db.login(&al).await;
+    let id = c.main().list.rows[0].id;
+    psql.execute("SELECT claim_ticket($1)", &[&id])
+        .await
+        .unwrap();
+    psql.execute("SELECT hand_off_ticket($1, $2)", &[&id, &bo.id])
+        .await
+        .unwrap();
+    b.wait_until(5, "the hand-off to arrive", |app| {
+        !app.main().unwrap().list.rows.is_empty()
+    })
+    .await;
+    b.settle().await;
+    assert!(
+        b.notice().contains("Broken chair") && b.notice().contains("handed to you"),
+        "{}",
+        b.notice()
+    );
+    assert!(b.main().list.rows[0].unseen, "and it is marked as news");
+}

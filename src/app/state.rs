@@ -79,6 +79,8 @@ pub struct TicketList {
     pub filtering: bool,
     /// Server-side search over subject and description.
     pub search: String,
+    /// A page of this queue has arrived before (later pages are refreshes).
+    pub loaded: bool,
 }
 
 impl TicketList {

@@ -78,6 +78,30 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             main.list.loading = None;
             main.list.exhausted = rows.len() < limit;
             let keep = main.selected().map(|r| r.id);
+            // A ticket someone else just handed to this agent: say so, once.
+            if !append
+                && main.queue == Queue::Mine
+                && main.me.role == Role::Agent
+                && main.list.loaded
+            {
+                let handed: Vec<String> = rows
+                    .iter()
+                    .filter(|r| r.unseen && r.agent_id == Some(main.me.id))
+                    .filter(|r| !main.list.rows.iter().any(|o| o.id == r.id))
+                    .filter(|r| !main.awaiting_echo.contains(&r.id))
+                    .map(TicketRow::name)
+                    .collect();
+                if let Some(first) = handed.first() {
+                    message = Some((
+                        match handed.len() {
+                            1 => format!("{first} is now yours: it was handed to you."),
+                            n => format!("{n} tickets were handed to you, {first} among them."),
+                        },
+                        false,
+                    ));
+                }
+            }
+            main.list.loaded = true;
             if append {
                 main.list.rows.extend(rows);
             } else {
