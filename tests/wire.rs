@@ -207,12 +207,13 @@ fn answer(app: &mut App, effects: Vec<Effect>) {
                     detail: Some(detail_of(&r)),
                 });
             }
-            Effect::LoadHistory { req, id } => {
+            Effect::LoadThread { req, id } => {
                 let r = row_of(app, id);
-                replies.push(Reply::History {
+                replies.push(Reply::Thread {
                     req,
                     id,
-                    entries: history_of(&r),
+                    entries: thread_of(&r),
+                    more: false,
                 });
             }
             Effect::LoadAudit { req, after, .. } => {

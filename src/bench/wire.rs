@@ -1,5 +1,5 @@
 //! Bytes and frames per key on the paths people scroll (the list, the audit view, a ticket's
-//! description and its history) at 80x24 and 200x60: the real state machine and the real
+//! description and its conversation) at 80x24 and 200x60: the real state machine and the real
 //! worker on a real login, drawn by the real render code into a backend writing to a counting
 //! buffer, paced as the terminal loop paces it (src/wire/pace.rs).
 //!
@@ -235,12 +235,9 @@ pub async fn measure(
         // The list: past the middle of the window first, so every key scrolls it.
         mean(&mut s, j, size.height as usize).await.map_err(e)?;
         row("list, j", mean(&mut s, j, keys).await.map_err(e)?);
-        // A ticket's description and history (Tab to each; at 80x24 they take the screen).
+        // A ticket's conversation (Tab to it; at 80x24 it takes the screen), then back.
         s.press(KeyCode::Tab).await.map_err(e)?;
         row("detail, j", mean(&mut s, j, keys.min(10)).await.map_err(e)?);
-        s.press(KeyCode::Tab).await.map_err(e)?;
-        s.press(KeyCode::Char('g')).await.map_err(e)?;
-        row("history, j", mean(&mut s, j, 3).await.map_err(e)?);
         s.press(KeyCode::Tab).await.map_err(e)?;
         // The audit view (admins).
         s.press(KeyCode::Char('A')).await.map_err(e)?;

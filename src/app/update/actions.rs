@@ -239,7 +239,12 @@ pub(super) fn move_cursor(main: &mut Main, delta: isize) -> Vec<Effect> {
         (_, Pane::Detail) => {
             // Lines as last drawn: a page is what the pane shows, less one line of context.
             let (total, height) = main.detail_view.get();
-            let max = total.saturating_sub(height);
+            // Never drawn (a headless client): the render clamps whatever this becomes.
+            let max = if height == 0 {
+                u16::MAX - 1
+            } else {
+                total.saturating_sub(height)
+            };
             let delta = match delta {
                 d if d >= isize::MAX / 4 => {
                     // The end (the newest entries), whatever the size turns out to be.
