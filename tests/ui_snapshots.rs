@@ -458,7 +458,13 @@ fn help_lists_only_what_this_person_can_do() {
         screen_text(&draw_with(&app, &Theme::dark(), 120, 40))
     };
     let c = help(customer());
-    for not in ["claim", "hand off", "change priority", "audit", "next queue"] {
+    for not in [
+        "claim",
+        "hand off",
+        "change priority",
+        "audit",
+        "next queue",
+    ] {
         assert!(!c.contains(not), "a customer is shown {not:?}:\n{c}");
     }
     assert!(
@@ -473,6 +479,7 @@ fn help_lists_only_what_this_person_can_do() {
     let m = help(admin_audit());
     assert!(m.contains("audit view") && m.contains("hand off"), "{m}");
     assert!(!m.contains("claim") && !m.contains("new ticket"), "{m}");
+}
 
 // ---------------------------------------------------------------------------------------------
 // The conversation
