@@ -45,9 +45,9 @@ actions! {
     Claim = "claim", "claim", ["c"];
     Release = "release", "release to pool", ["u"];
     HandOff = "hand_off", "hand off", ["a"];
-    SetStatus = "status", "change status (customers: close)", ["s"];
+    SetStatus = "status", "change status / close", ["s"];
     SetPriority = "priority", "change priority", ["p"];
-    Reply = "reply", "write a reply (staff: or an internal note)", ["m"];
+    Reply = "reply", "reply (staff: or note)", ["m"];
     Jump = "jump", "go to ticket #number", ["#"];
     Audit = "audit", "audit view", ["A"];
     EditAuditFilter = "audit_filter", "filter audit", ["f"];
