@@ -6,8 +6,8 @@
 //! - The client: first frame after login, frame render time at 200x60, resident memory with
 //!   every ticket visible to an admin, and the live latency from COMMIT to a refreshed frame.
 
-pub mod wire;
 mod thread;
+pub mod wire;
 
 use crate::db::{self, repo};
 use crate::headless::Headless;

@@ -57,6 +57,7 @@ attack_tests!(SUITE;
     customer_reads_notes_in_the_thread,
     customer_finds_notes_by_search,
     customer_names_a_notes_author,
+    customer_names_a_notes_author_in_a_thread,
     customer_learns_of_a_note_from_the_ticket_or_counts,
     agent_reads_messages_of_a_ticket_they_cannot_see,
     customer_posts_an_internal_note,

@@ -39,21 +39,27 @@ fn entry(r: &Row) -> ThreadEntry {
 /// The query a page of a thread runs: `$1` ticket, `$2`/`$3` the cursor (NULL for the first
 /// page), `$4` the page size. Public so the benchmark times exactly the client's query.
 pub fn page_sql(role: Role) -> String {
-    // Names: staff read users; a customer gets the people on their own ticket, message authors
-    // of public replies included, and never an e-mail.
-    let names = match role {
-        Role::Customer => "public.names_on_tickets(ARRAY[$1::uuid], true)",
-        Role::Agent | Role::Admin => "public.users",
+    // Names of the people on the page only: staff read users; a customer asks names_in_thread,
+    // which names only people on this ticket they may know of (never a note's author) and
+    // never gives an e-mail.
+    const ON_PAGE: &str = "SELECT person_id FROM page UNION SELECT old_agent_id FROM page \
+                           UNION SELECT new_agent_id FROM page";
+    let people = match role {
+        Role::Customer => {
+            format!(
+                "SELECT n.id, n.display_name FROM public.names_in_thread($1, ARRAY({ON_PAGE})) n"
+            )
+        }
+        Role::Agent | Role::Admin => {
+            format!("SELECT n.id, n.display_name FROM public.users n WHERE n.id IN ({ON_PAGE})")
+        }
     };
     format!(
         "WITH page AS MATERIALIZED ( \
              SELECT * FROM public.ticket_thread \
              WHERE ticket_id = $1 AND ($2::timestamptz IS NULL OR (at, id) > ($2, $3::uuid)) \
              ORDER BY at, id LIMIT $4), \
-         people AS MATERIALIZED ( \
-             SELECT n.id, n.display_name FROM {names} n WHERE n.id IN ( \
-                 SELECT person_id FROM page UNION SELECT old_agent_id FROM page \
-                 UNION SELECT new_agent_id FROM page)) \
+         people AS MATERIALIZED ({people}) \
          SELECT {ENTRY_COLUMNS} FROM page e \
          LEFT JOIN people p ON p.id = e.person_id \
          LEFT JOIN people oa ON oa.id = e.old_agent_id \
