@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_abuse_refusals_and_time.sql"),
     migration!(15, "0015_search_messages_planned.sql"),
     migration!(16, "0016_names_in_thread.sql"),
+    migration!(17, "0017_customer_history_policy_plan.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
