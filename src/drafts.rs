@@ -147,6 +147,7 @@ mod tests {
             subject: "Printer".into(),
             description: "on fire\nreally".into(),
             priority: "high".into(),
+            customer: None,
         };
         store.save("db", "alice", &draft).unwrap();
         assert_eq!(store.load("db", "alice"), Some(draft));

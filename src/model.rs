@@ -249,12 +249,22 @@ pub struct AuditCursor {
     pub id: Uuid,
 }
 
-/// A new ticket as a customer types it.
+/// A new ticket as a customer types it (or an agent, for a customer on the phone).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewTicket {
     pub subject: String,
     pub description: String,
     pub priority: String,
+    /// Staff filing for a customer: whom it is for (customers file for themselves).
+    #[serde(default)]
+    pub customer: Option<CustomerRef>,
+}
+
+/// A customer as staff choose them: id, and how they are shown ("Cara Customer <cara@…>").
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomerRef {
+    pub id: Uuid,
+    pub label: String,
 }
 
 /// A direct change to a ticket, made on the version the person saw.

@@ -343,6 +343,7 @@ fn the_new_ticket_form_validates_saves_drafts_and_keeps_text_on_failure() {
         subject: "VPN down".into(),
         description: "since 9am".into(),
         priority: "high".into(),
+        customer: None,
     };
     assert_eq!(
         effects,
@@ -380,6 +381,7 @@ fn a_draft_from_last_time_reopens_in_the_form() {
         subject: "Half written".into(),
         description: "line one\nline two".into(),
         priority: "urgent".into(),
+        customer: None,
     };
     update(
         &mut app,

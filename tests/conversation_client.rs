@@ -317,3 +317,57 @@ async fn an_agent_is_told_when_a_ticket_is_handed_to_them() {
     );
     assert!(b.main().list.rows[0].unseen, "and it is marked as news");
 }
+
+#[tokio::test]
+async fn an_agent_files_a_ticket_for_a_customer_on_the_phone() {
+    let db = TestDb::new().await;
+    let Cast { alice, bob, al, .. } = db.cast().await;
+    let mut a = Client::start(&db, &al);
+    a.login(&al).await;
+    // Nobody by that name: said, nothing filed.
+    a.key(KeyCode::Char('n'));
+    a.typed("nobody-at-all@example.test");
+    a.key(KeyCode::Enter);
+    a.settle().await;
+    assert!(a.main().form.is_none());
+    assert!(a.notice().contains("No active customer"), "{}", a.notice());
+    // By e-mail: the form opens for her, and says so.
+    a.key(KeyCode::Char('n'));
+    a.typed(&format!("{}@example.test", alice.login));
+    a.key(KeyCode::Enter);
+    a.settle().await;
+    let form = a.main().form.as_ref().expect("the form opens");
+    assert_eq!(form.customer.as_ref().map(|c| c.id), Some(alice.id));
+    a.typed("Phone: printer jammed");
+    a.key(KeyCode::Tab);
+    a.typed("Called at 10:05");
+    a.ctrl('s');
+    a.settle().await;
+    assert!(
+        a.main().form.is_none(),
+        "{:?}",
+        a.main().form.as_ref().map(|f| f.error.clone())
+    );
+
+    // It is hers: she sees it, with the agent who filed it in its history; bob does not.
+    let mut c = Client::start(&db, &alice);
+    c.login(&alice).await;
+    assert_eq!(c.subjects(), vec!["Phone: printer jammed"]);
+    c.key(KeyCode::Enter);
+    c.settle().await;
+    assert_eq!(c.events(), vec!["created (open)"]);
+    assert_eq!(c.last_changed_by().as_deref(), Some("al agent"));
+    let mut b = Client::start(&db, &bob);
+    b.login(&bob).await;
+    assert!(b.subjects().is_empty());
+
+    // A customer cannot do the same for someone else: the column is not theirs to name.
+    let psql = db.login(&bob).await;
+    let refused = psql
+        .execute(
+            "INSERT INTO tickets (customer_id, subject) VALUES ($1, 'for alice')",
+            &[&alice.id],
+        )
+        .await;
+    assert_eq!(common::sqlstate(refused), "42501");
+}

@@ -178,6 +178,7 @@ fn new_ticket_form_filled() {
         subject: "Printer on fire in the third-floor copy room".into(),
         description: "Smoke is coming out of the big printer.\n\nPlease hurry.".into(),
         priority: "high".into(),
+        customer: None,
     };
     let mut form = TicketForm::new(Some(&draft));
     form.focus = FormField::Priority;
@@ -383,6 +384,7 @@ fn nothing_panics_at_any_size() {
             subject: "s".repeat(300),
             description: "line\n".repeat(50) + &"w".repeat(500),
             priority: "urgent".into(),
+            customer: None,
         };
         let mut form = TicketForm::new(Some(&draft));
         form.focus = focus;

@@ -1,6 +1,6 @@
 //! The customer's new-ticket form: fields, validation in place, and the draft it came from.
 
-use crate::model::{NewTicket, Priority};
+use crate::model::{CustomerRef, NewTicket, Priority};
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
 use tui_input::Input;
@@ -27,6 +27,8 @@ pub struct TicketForm {
     pub submitting: bool,
     /// Why the last submit failed (the draft is kept).
     pub error: Option<String>,
+    /// Staff filing for a customer: whom for.
+    pub customer: Option<CustomerRef>,
 }
 
 impl TicketForm {
@@ -54,6 +56,15 @@ impl TicketForm {
             description_error: None,
             submitting: false,
             error: None,
+            customer: draft.and_then(|d| d.customer.clone()),
+        }
+    }
+
+    /// A blank form for staff filing for `customer`.
+    pub fn for_customer(customer: Option<CustomerRef>) -> TicketForm {
+        TicketForm {
+            customer,
+            ..TicketForm::new(None)
         }
     }
 
@@ -62,6 +73,7 @@ impl TicketForm {
             subject: self.subject.value().to_owned(),
             description: self.description.lines().join("\n"),
             priority: self.priority.as_sql().to_owned(),
+            customer: self.customer.clone(),
         }
     }
 

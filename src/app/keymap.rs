@@ -60,7 +60,8 @@ impl Action {
     pub fn offered_to(self, role: crate::model::Role) -> bool {
         use crate::model::Role::*;
         match self {
-            Action::NewTicket => role == Customer,
+            // Staff file for a customer (a phone call).
+            Action::NewTicket => true,
             Action::Claim => role == Agent,
             Action::Release | Action::HandOff | Action::SetPriority => role != Customer,
             // Customers close their own tickets with it.

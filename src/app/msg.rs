@@ -70,6 +70,11 @@ pub enum Reply {
         then_status: Option<Status>,
         result: Result<(), DbError>,
     },
+    /// The customers matching what staff typed to file a ticket for.
+    Customers {
+        query: String,
+        result: Result<Vec<CustomerRef>, DbError>,
+    },
     /// The ticket people call `#number`, if the person may see it.
     Found {
         number: i64,
@@ -146,6 +151,10 @@ pub enum Effect {
         body: String,
         internal: bool,
         then_status: Option<Status>,
+    },
+    /// Find the customer staff file a ticket for (login, e-mail or name).
+    FindCustomer {
+        query: String,
     },
     /// Look up the ticket people call `#number`.
     FindNumber {

@@ -172,6 +172,8 @@ pub enum PromptKind {
     NewPasswordAgain,
     /// A ticket by the number people say (`#1234`).
     Jump,
+    /// Staff: the customer a new ticket is for.
+    FileFor,
 }
 
 impl PromptKind {
@@ -185,6 +187,7 @@ impl PromptKind {
             PromptKind::NewPassword => "Your new password",
             PromptKind::NewPasswordAgain => "The new password again",
             PromptKind::Jump => "Go to ticket number (#1234)",
+            PromptKind::FileFor => "New ticket for (customer's login, e-mail or name)",
         }
     }
 

@@ -365,14 +365,48 @@ pub async fn agents(client: &Client, me: &Me) -> Result<Vec<PersonName>, DbError
 }
 
 pub async fn create_ticket(client: &Client, t: &NewTicket) -> Result<Uuid, DbError> {
-    let row = client
-        .query_one(
-            "INSERT INTO public.tickets (subject, description, priority) \
-             VALUES ($1, $2, $3::text::public.ticket_priority) RETURNING id",
-            &[&t.subject.trim(), &t.description, &t.priority],
+    let row = match &t.customer {
+        None => {
+            client
+                .query_one(
+                    "INSERT INTO public.tickets (subject, description, priority) \
+                     VALUES ($1, $2, $3::text::public.ticket_priority) RETURNING id",
+                    &[&t.subject.trim(), &t.description, &t.priority],
+                )
+                .await?
+        }
+        Some(c) => {
+            client
+                .query_one(
+                    "INSERT INTO public.tickets (customer_id, subject, description, priority) \
+                     VALUES ($4, $1, $2, $3::text::public.ticket_priority) RETURNING id",
+                    &[&t.subject.trim(), &t.description, &t.priority, &c.id],
+                )
+                .await?
+        }
+    };
+    Ok(row.get(0))
+}
+
+/// Active customers whose login or e-mail is `who`, or whose name is (staff filing a ticket
+/// for them); at most a few, so the caller can tell "none" and "which one?".
+pub async fn find_customers(client: &Client, who: &str) -> Result<Vec<CustomerRef>, DbError> {
+    let rows = client
+        .query(
+            "SELECT id, display_name || coalesce(' <' || email || '>', '') FROM public.users \
+             WHERE role = 'customer' AND disabled_at IS NULL \
+               AND (lower(login) = lower($1) OR lower(email) = lower($1) OR lower(display_name) = lower($1)) \
+             ORDER BY display_name, id LIMIT 5",
+            &[&who.trim()],
         )
         .await?;
-    Ok(row.get(0))
+    Ok(rows
+        .iter()
+        .map(|r| CustomerRef {
+            id: r.get(0),
+            label: r.get(1),
+        })
+        .collect())
 }
 
 /// One list row by id, as the person may see it now (None when it is not theirs to see).

@@ -233,6 +233,10 @@ fn failure(effect: Effect, error: DbError) -> Reply {
             number,
             result: Err(error),
         },
+        Effect::FindCustomer { query } => Reply::Customers {
+            query,
+            result: Err(error),
+        },
         Effect::LoadAudit { req, .. } => Reply::Failed {
             req: Some(req),
             load: LoadKind::Audit,
@@ -380,6 +384,10 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
             number,
             result: thread::by_number(client, number).await,
         },
+        Effect::FindCustomer { query } => {
+            let result = repo::find_customers(client, &query).await;
+            Reply::Customers { query, result }
+        }
         Effect::LoadAudit { req, filter, after } => {
             match repo::audit(client, &filter, after.as_ref(), repo::PAGE).await {
                 Ok(rows) => Reply::Audit {

@@ -34,7 +34,13 @@ pub(super) fn render(cx: &Ctx, form: &TicketForm, frame: &mut Frame, area: Rect)
     let outer = Block::bordered()
         .border_type(BorderType::Thick)
         .border_style(t.focused_border)
-        .title(Line::styled(" New ticket ", t.focused_title));
+        .title(Line::styled(
+            match &form.customer {
+                Some(c) => format!(" New ticket for {} ", c.label),
+                None => " New ticket ".to_owned(),
+            },
+            t.focused_title,
+        ));
     let inner = outer.inner(popup);
     frame.render_widget(Clear, popup);
     frame.render_widget(outer, popup);

@@ -80,7 +80,8 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::NewTicket => {
             if main.me.role != Role::Customer {
-                Err("New tickets are filed by customers.".into())
+                // Staff file for a customer (a phone call): first, whom for.
+                Ok(open_prompt(main, PromptKind::FileFor, String::new()))
             } else {
                 main.form = Some(TicketForm::new(main.draft.as_ref()));
                 Ok(Vec::new())

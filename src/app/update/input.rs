@@ -402,6 +402,16 @@ pub(super) fn prompt_key(main: &mut Main, key: KeyEvent) -> Vec<Effect> {
                 PromptKind::Search => main.list.search = value,
                 PromptKind::AuditPerson => main.audit.filter.person = value,
                 PromptKind::AuditTicket => main.audit.filter.ticket = value,
+                PromptKind::FileFor => {
+                    if value.is_empty() {
+                        main.prompt_error =
+                            Some("Type the customer's login, e-mail or name.".into());
+                        return Vec::new();
+                    }
+                    main.prompt = None;
+                    main.prompt_error = None;
+                    return vec![Effect::FindCustomer { query: value }];
+                }
                 PromptKind::Jump => match value.trim_start_matches('#').trim().parse::<i64>() {
                     Ok(number) if number > 0 => {
                         main.prompt = None;

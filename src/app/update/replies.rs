@@ -200,6 +200,34 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             message = said;
             effects
         }
+        Reply::Customers { query, result } => match result {
+            Ok(found) if found.len() == 1 => {
+                let customer = found.into_iter().next();
+                main.form = Some(TicketForm::for_customer(customer));
+                Vec::new()
+            }
+            Ok(found) if found.is_empty() => {
+                message = Some((
+                    format!("No active customer has the login, e-mail or name “{query}”."),
+                    true,
+                ));
+                Vec::new()
+            }
+            Ok(found) => {
+                message = Some((
+                    format!(
+                        "{} customers are called “{query}”: type their login or e-mail.",
+                        found.len()
+                    ),
+                    true,
+                ));
+                Vec::new()
+            }
+            Err(e) => {
+                message = Some((format!("Finding the customer: {e}"), true));
+                Vec::new()
+            }
+        },
         Reply::Found { number, result } => match result {
             Ok(Some(id)) => {
                 let visible = main.list.visible();
