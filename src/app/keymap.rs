@@ -41,7 +41,7 @@ actions! {
     Refresh = "refresh", "reload", ["r", "ctrl-r"];
     NextQueue = "next_queue", "next queue", ["]"];
     PrevQueue = "prev_queue", "previous queue", ["["];
-    NewTicket = "new_ticket", "new ticket", ["n"];
+    NewTicket = "new_ticket", "new ticket (staff: for a customer)", ["n"];
     Claim = "claim", "claim", ["c"];
     Release = "release", "release to pool", ["u"];
     HandOff = "hand_off", "hand off", ["a"];

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_search_messages_planned.sql"),
     migration!(16, "0016_names_in_thread.sql"),
     migration!(17, "0017_customer_history_policy_plan.sql"),
+    migration!(18, "0018_agents_file_for_customers.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
