@@ -89,6 +89,8 @@ pub struct TicketRow {
     pub customer_id: Uuid,
     pub agent_id: Option<Uuid>,
     pub agent_name: Option<String>,
+    /// Staff lists show who filed it; a customer's own list leaves it out (None).
+    pub customer_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// New messages or changes since this person last opened it.

@@ -557,3 +557,40 @@ fn an_internal_note_is_marked_without_colour_too() {
         .expect("a reply");
     assert!(!reply.contains('▍'), "{reply}");
 }
+
+#[test]
+fn the_list_columns_follow_the_role_and_queue_and_use_the_width() {
+    let header = |app: &App, w: u16, h: u16| {
+        let text = screen_text(&draw_with(app, &Theme::dark(), w, h));
+        text.lines()
+            .find(|l| l.contains("Subject"))
+            .expect("the list header")
+            .to_owned()
+    };
+    let c = header(&customer(), 200, 60);
+    assert!(c.contains("Agent") && !c.contains("Customer"), "{c}");
+    let mut a = agent();
+    main_mut(&mut a).queue = Queue::All;
+    let all = header(&a, 200, 60);
+    assert!(all.contains("Customer") && all.contains("Agent"), "{all}");
+    main_mut(&mut a).queue = Queue::Mine;
+    let mine = header(&a, 200, 60);
+    assert!(
+        mine.contains("Customer") && !mine.contains("Agent"),
+        "{mine}"
+    );
+    main_mut(&mut a).queue = Queue::Unassigned;
+    let pool = header(&a, 200, 60);
+    assert!(
+        pool.contains("Customer") && !pool.contains("Agent"),
+        "{pool}"
+    );
+    // At 200 columns the list takes what the detail does not need.
+    let text = screen_text(&draw_with(&agent(), &Theme::dark(), 200, 60));
+    let top = text.lines().nth(1).unwrap();
+    let first_corner = top.chars().skip(1).position(|c| c == '┓' || c == '┐');
+    assert!(
+        first_corner.is_some_and(|x| x >= 105),
+        "the list is wider than half of 200 columns: {top}"
+    );
+}

@@ -17,6 +17,17 @@ const PAGE_COLUMNS: &str = "t.id, t.subject, t.status, t.priority, t.customer_id
 /// only the list computes (false elsewhere: an opened ticket is seen).
 const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.customer_id, t.agent_id, a.display_name, t.created_at, t.updated_at, t.number";
 
+/// The join naming a row's customer as `c`: staff read `users`; a customer's list never
+/// shows the customer (themselves), so it joins nothing.
+fn customer_join(role: Role) -> &'static str {
+    match role {
+        Role::Customer => {
+            "LEFT JOIN (SELECT NULL::uuid AS id, NULL::text AS display_name) c ON false"
+        }
+        Role::Agent | Role::Admin => "LEFT JOIN public.users c ON c.id = t.customer_id",
+    }
+}
+
 fn ticket_row(r: &Row) -> TicketRow {
     TicketRow {
         id: r.get(0),
@@ -30,6 +41,7 @@ fn ticket_row(r: &Row) -> TicketRow {
         updated_at: r.get(8),
         number: r.get(9),
         unseen: false,
+        customer_name: None,
     }
 }
 
@@ -147,8 +159,9 @@ pub async fn list(
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2), \
               unseen AS MATERIALIZED (SELECT public.unseen_tickets(ARRAY(SELECT id FROM page)) AS id) \
-         SELECT {ROW_COLUMNS}, (t.id IN (SELECT id FROM unseen)) FROM page t LEFT JOIN {names} a ON a.id = t.agent_id ORDER BY {order}",
-        names = names_of(me.role, "SELECT id FROM page", false)
+         SELECT {ROW_COLUMNS}, (t.id IN (SELECT id FROM unseen)), c.display_name FROM page t LEFT JOIN {names} a ON a.id = t.agent_id {customers} ORDER BY {order}",
+        names = names_of(me.role, "SELECT id FROM page", false),
+        customers = customer_join(me.role)
     );
     let at = after.map(|c| if urgency { c.created_at } else { c.updated_at });
     let prio = after.map_or("normal", |c| c.priority.as_sql());
@@ -166,6 +179,7 @@ pub async fn list(
         .iter()
         .map(|r| TicketRow {
             unseen: r.get(10),
+            customer_name: r.get(11),
             ..ticket_row(r)
         })
         .collect())
@@ -226,7 +240,10 @@ pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketD
     );
     let row = client.query_opt(&sql, &[&id]).await?;
     Ok(row.map(|r| TicketDetail {
-        row: ticket_row(&r),
+        row: TicketRow {
+            customer_name: r.get(11),
+            ..ticket_row(&r)
+        },
         description: r.get(10),
         customer_name: r.get(11),
         customer_email: r.get(12),
@@ -413,14 +430,18 @@ pub async fn find_customers(client: &Client, who: &str) -> Result<Vec<CustomerRe
 pub async fn row(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketRow>, DbError> {
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = $1) \
-         SELECT {ROW_COLUMNS} FROM page t LEFT JOIN {names} a ON a.id = t.agent_id",
-        names = names_of(me.role, "SELECT id FROM page", false)
+         SELECT {ROW_COLUMNS}, c.display_name FROM page t LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
+        names = names_of(me.role, "SELECT id FROM page", false),
+        customers = customer_join(me.role)
     );
     Ok(client
         .query_opt(&sql, &[&id])
         .await?
         .as_ref()
-        .map(ticket_row))
+        .map(|r| TicketRow {
+            customer_name: r.get(10),
+            ..ticket_row(r)
+        }))
 }
 
 /// Performs one action on a ticket; the database re-checks every rule and refuses with its

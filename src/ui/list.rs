@@ -4,7 +4,7 @@ use super::text::{ago, fit, width};
 use super::{Ctx, message};
 use crate::app::Main;
 use crate::app::filter::matched_words;
-use crate::model::{Status, TicketRow};
+use crate::model::{Queue, Role, Status, TicketRow};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -22,29 +22,73 @@ pub(super) fn status_short(s: Status) -> String {
     }
 }
 
+/// Which people a queue's rows differ by, so a column of them tells something: a customer's
+/// own list has no Customer column (always them), an agent's Mine no Agent column (always
+/// them), the unassigned pool no Agent column (always nobody).
+#[derive(Clone, Copy)]
+pub(super) struct Names {
+    pub agent: bool,
+    pub customer: bool,
+}
+
+impl Names {
+    pub fn for_queue(role: Role, queue: Queue) -> Names {
+        match (role, queue) {
+            (Role::Customer, _) => Names {
+                agent: true,
+                customer: false,
+            },
+            (_, Queue::Mine | Queue::Unassigned) => Names {
+                agent: false,
+                customer: true,
+            },
+            (_, Queue::All) => Names {
+                agent: true,
+                customer: true,
+            },
+        }
+    }
+}
+
 /// Which columns fit, and how wide each is.
 struct Columns {
     priority: bool,
     status: u16,
     subject: u16,
+    customer: u16,
     agent: u16,
     updated: bool,
 }
 
 impl Columns {
-    fn for_width(w: u16) -> Columns {
-        // Columns: mark(2) [priority 6] status subject [agent] [updated 4], one space between.
+    fn for_width(w: u16, names: Names) -> Columns {
+        // Columns: mark(2) [priority 6] status subject [customer] [agent] [updated 4], one
+        // space between.
         let w = w.saturating_sub(2);
         let priority = w >= 38;
         let updated = w >= 46;
-        let status = if w >= 80 { 19 } else { 11 };
-        let agent = match w {
-            100.. => 18,
+        let status = if w >= 130 { 19 } else { 11 };
+        let name = match w {
+            140.. => 20,
+            100.. => 16,
             58.. => 12,
             _ => 0,
         };
+        // Two name columns only when the subject keeps room; then the agent (who has it).
+        let both = w >= 90;
+        let agent = if names.agent { name } else { 0 };
+        let customer = if names.customer && (both || !names.agent) {
+            name
+        } else {
+            0
+        };
         let mut fixed = status;
-        for (on, cols) in [(priority, 7), (updated, 5), (agent > 0, agent + 1)] {
+        for (on, cols) in [
+            (priority, 7),
+            (updated, 5),
+            (customer > 0, customer + 1),
+            (agent > 0, agent + 1),
+        ] {
             if on {
                 fixed += cols;
             }
@@ -53,6 +97,7 @@ impl Columns {
             priority,
             status,
             subject: w.saturating_sub(fixed + 1).max(1),
+            customer,
             agent,
             updated,
         }
@@ -65,6 +110,9 @@ impl Columns {
         }
         v.push(Constraint::Length(self.status));
         v.push(Constraint::Length(self.subject));
+        if self.customer > 0 {
+            v.push(Constraint::Length(self.customer));
+        }
         if self.agent > 0 {
             v.push(Constraint::Length(self.agent));
         }
@@ -81,6 +129,9 @@ impl Columns {
         }
         v.push(Cell::from("Status"));
         v.push(Cell::from("Subject"));
+        if self.customer > 0 {
+            v.push(Cell::from("Customer"));
+        }
         if self.agent > 0 {
             v.push(Cell::from("Agent"));
         }
@@ -117,6 +168,12 @@ impl Columns {
         } else {
             line
         }));
+        if self.customer > 0 {
+            v.push(match &r.customer_name {
+                Some(name) => Cell::from(fit(name, usize::from(self.customer))),
+                None => Cell::from(Span::styled("—", t.muted)),
+            });
+        }
         if self.agent > 0 {
             v.push(match &r.agent_name {
                 Some(name) => Cell::from(fit(name, usize::from(self.agent))),
@@ -254,7 +311,7 @@ pub(super) fn render(
         return;
     }
 
-    let cols = Columns::for_width(table_area.width);
+    let cols = Columns::for_width(table_area.width, Names::for_queue(main.me.role, main.queue));
     windowed_table(
         cx,
         frame,
@@ -321,8 +378,12 @@ mod tests {
 
     #[test]
     fn columns_add_up_to_the_width() {
-        for w in [0u16, 10, 37, 38, 46, 58, 78, 82, 90, 102, 120] {
-            let c = Columns::for_width(w);
+        let all = Names {
+            agent: true,
+            customer: true,
+        };
+        for w in [0u16, 10, 37, 38, 46, 58, 78, 82, 90, 102, 120, 200] {
+            let c = Columns::for_width(w, all);
             let n = c.widths().len() as u16;
             let sum: u16 = c
                 .widths()

@@ -32,6 +32,9 @@ use uuid::Uuid;
 /// Below this width the panes take turns instead of sitting side by side.
 pub const WIDE: u16 = 100;
 
+/// The widest the detail and history panes get beside the list (a readable line).
+const RIGHT_MAX: u16 = 90;
+
 /// Draws the whole screen for the current time.
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
     render_at(app, theme, frame, Utc::now());
@@ -219,8 +222,12 @@ fn panes(
     left: impl Fn(&mut Frame, Rect, bool),
 ) {
     let right = if body.width >= WIDE {
+        // The right panes get their share up to a comfortable reading width; the list takes
+        // the rest, so a wide terminal widens the list (more subject, more names).
+        let right_w = (u32::from(body.width) * u32::from(100 - left_pct) / 100)
+            .min(u32::from(RIGHT_MAX)) as u16;
         let [l, r] =
-            Layout::horizontal([Constraint::Percentage(left_pct), Constraint::Fill(1)]).areas(body);
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)]).areas(body);
         left(frame, l, main.focus == Pane::List);
         r
     } else if main.focus == Pane::List {

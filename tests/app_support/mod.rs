@@ -42,6 +42,7 @@ pub fn row(n: u128, agent: Option<u128>, status: Status) -> TicketRow {
         customer_id: Uuid::from_u128(50),
         agent_id: agent.map(Uuid::from_u128),
         agent_name: agent.map(|a| format!("Agent {a}")),
+        customer_name: Some("Cy Customer".into()),
         created_at: t,
         updated_at: t,
         unseen: false,

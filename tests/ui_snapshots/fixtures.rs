@@ -155,6 +155,7 @@ pub fn rows() -> Vec<TicketRow> {
                 customer_id: id(CARA),
                 agent_id: agent.map(|a| id(a.0)),
                 agent_name: agent.map(|a| a.1.to_owned()),
+                customer_name: Some("Cara Customer".into()),
                 created_at: ago(*created),
                 updated_at: ago(*updated),
                 // One ticket with news since the person last opened it.
