@@ -80,7 +80,7 @@ async fn the_runtime_says_when_an_informational_notice_has_had_its_time() {
     // No server is needed: nothing is sent until a login is typed.
     let mut client = Headless::start(tokio_postgres::Config::new(), None);
     client.app.notice = Some(Notice {
-        text: "“VPN down”: claimed, it is yours.".into(),
+        text: "#7 VPN down: claimed, it is yours.".into(),
         error: false,
     });
     client.apply(Msg::Resize);

@@ -180,7 +180,7 @@ fn acting_from_the_opened_ticket_stays_on_it_and_the_notice_names_it() {
     assert_eq!(main_of(&app).focus, Pane::Detail);
     assert_eq!(
         app.notice.as_ref().unwrap().text,
-        "“Printer on fire”: claimed, it is yours."
+        "#2 Printer on fire: claimed, it is yours."
     );
 }
 
@@ -199,7 +199,7 @@ fn acting_from_the_list_moves_on_and_names_the_ticket_acted_on() {
     assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)), "advanced");
     assert_eq!(
         app.notice.as_ref().unwrap().text,
-        "“VPN drops every hour”: claimed, it is yours.",
+        "#1 VPN drops every hour: claimed, it is yours.",
         "the notice names the ticket acted on, not the one now selected"
     );
 }
@@ -224,7 +224,7 @@ fn the_losing_claim_names_the_ticket_without_its_uuid() {
     assert!(notice.error);
     assert_eq!(
         notice.text,
-        "“VPN drops every hour” was claimed by another agent."
+        "#1 VPN drops every hour was claimed by another agent."
     );
 }
 
@@ -253,6 +253,6 @@ fn a_ticket_that_left_the_view_is_named() {
     );
     assert_eq!(
         app.notice.as_ref().unwrap().text,
-        "“Printer on fire” is no longer visible to you."
+        "#2 Printer on fire is no longer visible to you."
     );
 }

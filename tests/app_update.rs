@@ -178,7 +178,7 @@ fn claim_then_advance_to_the_next_ticket() {
     );
     assert_eq!(
         app.notice.as_ref().unwrap().text,
-        "“Ticket number 2”: claimed, it is yours."
+        "#2 Ticket number 2: claimed, it is yours."
     );
     // One change, one refresh: the list and counts are reloaded by the live echo, not here.
     assert!(
@@ -473,5 +473,33 @@ fn the_audit_view_pages_and_filters() {
             .as_ref()
             .unwrap()
             .contains("not a date")
+    );
+}
+
+#[test]
+fn a_restored_draft_is_continued_at_its_end() {
+    let mut app = App::new(Keymap::default(), "test".into(), None);
+    let draft = NewTicket {
+        subject: "Half written".into(),
+        description: "line one\nline two".into(),
+        priority: "urgent".into(),
+        customer: None,
+    };
+    update(
+        &mut app,
+        Msg::Db(Reply::LoggedIn {
+            me: me(Role::Customer),
+            moves: vec![],
+            agents: vec![],
+            draft: Some(draft),
+            reply_drafts: vec![],
+        }),
+    );
+    update(&mut app, ch('n'));
+    update(&mut app, key(KeyCode::Tab));
+    typed(&mut app, ", and three");
+    assert_eq!(
+        main_of(&app).form.as_ref().unwrap().ticket().description,
+        "line one\nline two, and three"
     );
 }

@@ -227,7 +227,7 @@ async fn an_agent_claims_from_the_pool_and_ctrl_c_restores_the_terminal() {
     t.type_text("]");
     t.wait_for("VPN down");
     t.type_text("c");
-    t.wait_for("“VPN down”: claimed, it is yours.");
+    t.wait_for("VPN down: claimed, it is yours.");
     t.wait_for("Mine (1)");
     t.type_text("[");
     t.wait_for("VPN down");

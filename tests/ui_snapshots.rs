@@ -594,3 +594,24 @@ fn the_list_columns_follow_the_role_and_queue_and_use_the_width() {
         "the list is wider than half of 200 columns: {top}"
     );
 }
+
+#[test]
+fn an_unfocused_description_is_shown_wrapped_whole() {
+    let mut app = customer();
+    let draft = NewTicket {
+        subject: "Printer".into(),
+        description: "Smoke is coming out of the big printer next to the kitchen and the \
+                      paper tray is still warm, ENDWORD"
+            .into(),
+        priority: "high".into(),
+        customer: None,
+    };
+    let mut form = TicketForm::new(Some(&draft));
+    form.focus = FormField::Subject;
+    main_mut(&mut app).form = Some(form);
+    let text = screen_text(&draw_with(&app, &Theme::dark(), 80, 24));
+    assert!(
+        text.contains("ENDWORD"),
+        "the end of the long line shows:\n{text}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use crate::model::{CustomerRef, NewTicket, Priority};
 use ratatui::style::{Modifier, Style};
-use ratatui_textarea::{TextArea, WrapMode};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 use tui_input::Input;
 
 pub const SUBJECT_MAX: usize = 200;
@@ -47,6 +47,9 @@ impl TicketForm {
         description.set_placeholder_style(Style::new().add_modifier(Modifier::DIM));
         description.set_cursor_line_style(Style::new());
         description.set_wrap_mode(WrapMode::WordOrGlyph);
+        // A restored draft is continued, not prepended to: the cursor goes to its end.
+        description.move_cursor(CursorMove::Bottom);
+        description.move_cursor(CursorMove::End);
         TicketForm {
             subject: Input::new(subject),
             description,

@@ -8,7 +8,7 @@ use crate::model::Priority;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 /// A field's frame: heavy and highlighted when it has the cursor; its error in the bottom edge.
 fn field_block<'a>(cx: &Ctx, title: &'a str, focused: bool, error: Option<&str>) -> Block<'a> {
@@ -94,7 +94,8 @@ pub(super) fn render(cx: &Ctx, form: &TicketForm, frame: &mut Frame, area: Rect)
             .iter()
             .map(|l| Line::raw(l.replace('\t', "    ")))
             .collect();
-        frame.render_widget(Paragraph::new(lines), desc_inner);
+        // Wrapped as when it has the keys, so no part of a long line is hidden.
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), desc_inner);
     }
 
     // Priority: a choice row, the chosen one marked with ● (and the selection style).

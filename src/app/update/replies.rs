@@ -463,36 +463,37 @@ const NAME_CHARS: usize = 40;
 /// How a notice names a ticket: its subject in quotes (shortened), as it was on screen when
 /// the person acted; the short id only when the subject is not known.
 pub(super) fn ticket_name(main: &Main, id: uuid::Uuid) -> String {
-    let subject = main
+    let row = main
         .detail
         .as_ref()
-        .filter(|d| d.row.id == id)
-        .map(|d| d.row.subject.as_str())
-        .or_else(|| {
-            main.list
-                .rows
-                .iter()
-                .find(|r| r.id == id)
-                .map(|r| r.subject.as_str())
-        })
-        .or_else(|| {
-            main.audit
-                .rows
-                .iter()
-                .find(|h| h.ticket_id == id)
-                .and_then(|h| h.ticket_subject.as_deref())
-        });
-    match subject {
-        Some(s) => {
-            let s = s.trim();
-            if s.chars().count() > NAME_CHARS {
-                let cut: String = s.chars().take(NAME_CHARS - 1).collect();
-                format!("“{}…”", cut.trim_end())
-            } else {
-                format!("“{s}”")
-            }
+        .map(|d| &d.row)
+        .filter(|r| r.id == id)
+        .or_else(|| main.list.rows.iter().find(|r| r.id == id));
+    let (number, subject) = match row {
+        Some(r) => (Some(r.number), Some(r.subject.as_str())),
+        None => main
+            .audit
+            .rows
+            .iter()
+            .find(|h| h.ticket_id == id)
+            .map_or((None, None), |h| {
+                (h.ticket_number, h.ticket_subject.as_deref())
+            }),
+    };
+    let subject = subject.map(|s| {
+        let s = s.trim();
+        if s.chars().count() > NAME_CHARS {
+            let cut: String = s.chars().take(NAME_CHARS - 1).collect();
+            format!("{}…", cut.trim_end())
+        } else {
+            s.to_owned()
         }
-        None => format!("Ticket {}", short(id)),
+    });
+    match (number, subject) {
+        (Some(n), Some(s)) => format!("#{n} {s}"),
+        (Some(n), None) => format!("Ticket #{n}"),
+        (None, Some(s)) => format!("“{s}”"),
+        (None, None) => format!("Ticket {}", short(id)),
     }
 }
 
