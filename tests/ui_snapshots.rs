@@ -615,3 +615,37 @@ fn an_unfocused_description_is_shown_wrapped_whole() {
         "the end of the long line shows:\n{text}"
     );
 }
+
+#[test]
+fn audit_times_carry_the_year_when_not_this_year_and_name_their_zone() {
+    use chrono::{FixedOffset, TimeZone, Utc};
+    let mut app = admin_audit();
+    let m = main_mut(&mut app);
+    m.audit.selected = 0;
+    m.audit.rows[0].changed_at = Utc.with_ymd_and_hms(2024, 12, 1, 13, 41, 0).unwrap();
+    m.audit.rows[1].changed_at = now() - chrono::Duration::hours(1);
+    let draw = |zone: FixedOffset| {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        terminal
+            .draw(|f| tickets::ui::render_in(&app, &Theme::dark(), f, now(), zone))
+            .unwrap();
+        screen_text(&terminal)
+    };
+    let utc = draw(FixedOffset::east_opt(0).unwrap());
+    assert!(utc.contains("2024-12-01"), "another year shows it:\n{utc}");
+    assert!(utc.contains("UTC"), "the zone is named:\n{utc}");
+    let this_year = (now() - chrono::Duration::hours(1))
+        .format("%m-%d %H:%M")
+        .to_string();
+    assert!(utc.contains(&this_year), "this year's stays short:\n{utc}");
+    let plus_two = draw(FixedOffset::east_opt(2 * 3600).unwrap());
+    let local = (now() + chrono::Duration::hours(1))
+        .format("%m-%d %H:%M")
+        .to_string();
+    assert!(plus_two.contains("UTC+02:00"), "{plus_two}");
+    assert!(
+        plus_two.contains(&local),
+        "times in the zone given:\n{plus_two}"
+    );
+}

@@ -2,7 +2,7 @@
 //! title. Detail and history of the selected entry's ticket sit beside it (see `mod.rs`).
 
 use super::list::windowed_table;
-use super::text::{fit, stamp};
+use super::text::{fit, stamp_in, zone_name};
 use super::{Ctx, message};
 use crate::app::Main;
 use crate::model::{AuditFilter, ChangeKind, HistoryEntry};
@@ -77,7 +77,7 @@ impl Columns {
         let subject = h.ticket_subject.as_deref().unwrap_or("?");
         Row::new([
             Cell::from(Span::styled(
-                stamp(h.changed_at, self.short_time),
+                stamp_in(h.changed_at, self.short_time, cx.now, &cx.zone),
                 cx.theme.muted,
             )),
             Cell::from(fit(subject, usize::from(self.subject))),
@@ -125,7 +125,19 @@ pub(super) fn render(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect, focus
         return;
     }
     let cols = Columns::for_width(inner.width);
-    let header = Row::new(["When", "Ticket", "Who", "What"]);
+    // The zone of the times, said once where they are read.
+    let when = if cols.short_time {
+        // 11 columns: "When UTC", or the offset alone ("UTC+01:00").
+        let zone = zone_name(&cx.zone);
+        if zone.len() <= 3 {
+            format!("When {zone}")
+        } else {
+            zone
+        }
+    } else {
+        format!("When ({})", zone_name(&cx.zone))
+    };
+    let header = Row::new([when, "Ticket".into(), "Who".into(), "What".into()]);
     windowed_table(
         cx,
         frame,

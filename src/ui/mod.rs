@@ -21,7 +21,7 @@ pub use theme::Theme;
 use crate::app::keymap::Action;
 use crate::app::{App, Main, Pane, Screen, View};
 use crate::model::TicketRow;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Offset, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::Style;
@@ -37,17 +37,30 @@ const RIGHT_MAX: u16 = 90;
 
 /// Draws the whole screen for the current time.
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame) {
-    render_at(app, theme, frame, Utc::now());
+    let now = Utc::now();
+    // The local zone (TZ) at this moment: times are shown as the person's clock reads them.
+    let zone = now.with_timezone(&chrono::Local).offset().fix();
+    render_in(app, theme, frame, now, zone);
 }
 
-/// Draws the whole screen as of `now` (relative times such as "5m" are computed from it), so
-/// tests get the same picture every time.
-pub fn render_at(app: &App, theme: &Theme, frame: &mut Frame, now: DateTime<Utc>) {
+/// Draws as of `now` with times shown in `zone` (tests inject a fixed one).
+pub fn render_in(
+    app: &App,
+    theme: &Theme,
+    frame: &mut Frame,
+    now: DateTime<Utc>,
+    zone: chrono::FixedOffset,
+) {
     let area = frame.area();
     if area.is_empty() {
         return;
     }
-    let cx = Ctx { app, theme, now };
+    let cx = Ctx {
+        app,
+        theme,
+        now,
+        zone,
+    };
     match &app.screen {
         Screen::Login(form) => login::render(&cx, form, frame, area),
         Screen::Main(main) => draw_main(&cx, main, frame, area),
@@ -57,11 +70,25 @@ pub fn render_at(app: &App, theme: &Theme, frame: &mut Frame, now: DateTime<Utc>
     }
 }
 
+/// Draws the whole screen as of `now` (relative times such as "5m" are computed from it), so
+/// tests get the same picture every time. Times are shown in UTC.
+pub fn render_at(app: &App, theme: &Theme, frame: &mut Frame, now: DateTime<Utc>) {
+    render_in(
+        app,
+        theme,
+        frame,
+        now,
+        chrono::FixedOffset::east_opt(0).expect("UTC"),
+    );
+}
+
 /// What every pane needs besides its own state.
 pub(crate) struct Ctx<'a> {
     pub app: &'a App,
     pub theme: &'a Theme,
     pub now: DateTime<Utc>,
+    /// The zone times are shown in (the local one, from TZ).
+    pub zone: chrono::FixedOffset,
 }
 
 impl Ctx<'_> {

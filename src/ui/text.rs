@@ -91,6 +91,34 @@ pub fn ago_phrase(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A timestamp in `zone`: the short form (narrow columns) drops the year only within the
+/// current year, and shows the date alone for other years, so "12-01" never hides which year.
+pub fn stamp_in(
+    t: DateTime<Utc>,
+    short: bool,
+    now: DateTime<Utc>,
+    zone: &chrono::FixedOffset,
+) -> String {
+    use chrono::Datelike;
+    let local = t.with_timezone(zone);
+    let this_year = now.with_timezone(zone).year() == local.year();
+    let format = match (short, this_year) {
+        (true, true) => "%m-%d %H:%M",
+        (true, false) => "%Y-%m-%d",
+        (false, _) => "%Y-%m-%d %H:%M",
+    };
+    local.format(format).to_string()
+}
+
+/// How a zone is named next to times: "UTC" or "UTC+01:00".
+pub fn zone_name(zone: &chrono::FixedOffset) -> String {
+    if zone.local_minus_utc() == 0 {
+        "UTC".to_owned()
+    } else {
+        format!("UTC{zone}")
+    }
+}
+
 /// A timestamp as the detail and history panes show it (UTC).
 pub fn stamp(t: DateTime<Utc>, short: bool) -> String {
     t.format(if short {
