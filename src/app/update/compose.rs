@@ -177,13 +177,3 @@ pub(super) fn on_posted(
         }
     }
 }
-
-/// `#1234 Printer on fire` for a ticket on screen, else its short id.
-pub(super) fn ticket_name(main: &Main, ticket: uuid::Uuid) -> String {
-    main.detail
-        .as_ref()
-        .map(|d| &d.row)
-        .filter(|r| r.id == ticket)
-        .or_else(|| main.list.rows.iter().find(|r| r.id == ticket))
-        .map_or_else(|| short(ticket), TicketRow::name)
-}
