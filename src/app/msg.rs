@@ -191,4 +191,6 @@ pub enum Effect {
         ticket: Uuid,
     },
     Quit,
+    /// The session is over (the login was disabled): drop it and its LISTEN connection.
+    LoggedOut,
 }

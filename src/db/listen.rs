@@ -45,8 +45,14 @@ pub async fn run(
         if events.is_closed() {
             return;
         }
-        if was_online || attempt == 0 {
+        // A login that may no longer log in (the person was disabled) will not come back:
+        // say so every time and stop, instead of retrying in silence.
+        let refused = why.contains("not permitted to log in");
+        if was_online || attempt == 0 || refused {
             let _ = events.send(ListenEvent::Offline(why));
+        }
+        if refused {
+            return;
         }
         was_online = false;
         // Exponential backoff with jitter: 100 ms, 200 ms, ... up to 5 s.

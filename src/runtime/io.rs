@@ -158,6 +158,7 @@ async fn run(
                         break;
                     }
                 }
+                Effect::LoggedOut => current = None,
                 Effect::SaveDraft { ticket } => drafts.save(ticket),
                 Effect::ClearDraft => drafts.clear(),
                 Effect::SaveReplyDraft { ticket, draft } => drafts.save_reply(ticket, draft),
@@ -420,6 +421,7 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
         | Effect::ClearDraft
         | Effect::SaveReplyDraft { .. }
         | Effect::ClearReplyDraft { .. }
+        | Effect::LoggedOut
         | Effect::Quit) => failure(other, DbError::Unreachable("not a database request".into())),
     }
 }

@@ -45,6 +45,37 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
         }
         return Vec::new();
     }
+    // The server no longer lets this login in (the person was disabled): nothing will come
+    // back, so say so on the login form instead of "reconnecting" for ever.
+    let gone = match &reply {
+        Reply::Connection {
+            online: false,
+            message,
+        } => message.contains(NOT_PERMITTED),
+        Reply::Failed {
+            error: DbError::Unreachable(m) | DbError::LoginRefused(m),
+            ..
+        } => m.contains(NOT_PERMITTED),
+        _ => false,
+    };
+    if let (true, Screen::Main(main)) = (gone, &app.screen) {
+        let login = main.me.login.clone();
+        let form = LoginForm {
+            login: tui_input::Input::new(login.clone()),
+            password: tui_input::Input::default(),
+            focus: LoginField::Password,
+            error: Some(format!(
+                "{login} was disabled by an admin, and this session was ended. Ask an admin \
+                 to enable it."
+            )),
+            ask: None,
+            busy: false,
+        };
+        app.screen = Screen::Login(Box::new(form));
+        app.notice = None;
+        app.try_without_password = false;
+        return vec![Effect::LoggedOut];
+    }
     let app_notice_free = app.notice.is_none();
     let Screen::Main(main) = &mut app.screen else {
         return Vec::new();
@@ -418,6 +449,9 @@ pub(super) fn after_refusal(main: &mut Main, ticket: uuid::Uuid) -> Vec<Effect> 
     }
     effects
 }
+
+/// PostgreSQL's words for a login that may not log in (a disabled person).
+const NOT_PERMITTED: &str = "not permitted to log in";
 
 pub(super) fn short(id: uuid::Uuid) -> String {
     id.to_string()[..8].to_owned()
