@@ -57,6 +57,18 @@ const LAST: &[&str] = &[
     "Kowalski", "Lopez", "Meyer", "Novak", "Okafor", "Patel", "Quist", "Rossi", "Silva", "Tanaka",
     "Ueda", "Varga", "Weber", "Young",
 ];
+/// The `i`-th person's name: every first name with every last name, then numbered, so the
+/// seed and the demo never give two people one name (the audit names people by it).
+fn person_name(i: usize) -> String {
+    let (nf, nl) = (FIRST.len(), LAST.len());
+    let base = format!("{} {}", FIRST[i % nf], LAST[(i / nf) % nl]);
+    if i >= nf * nl {
+        format!("{base} {}", i / (nf * nl) + 1)
+    } else {
+        base
+    }
+}
+
 const SUBJECTS: &[&str] = &[
     "Cannot log in after password reset",
     "VPN disconnects every few minutes",
@@ -161,12 +173,8 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
         "CREATE TEMP TABLE seed_people (role text, n int, id uuid, PRIMARY KEY (role, n)) ON COMMIT DROP",
     )
     .await?;
-    for (login, role, n) in &create {
-        let name = format!(
-            "{} {}",
-            FIRST[(*n as usize * 7) % FIRST.len()],
-            LAST[(*n as usize * 11 + role.len()) % LAST.len()]
-        );
+    for (i, (login, role, n)) in create.iter().enumerate() {
+        let name = person_name(i);
         let existing = tx
             .query_opt("SELECT id FROM public.users WHERE login = $1", &[login])
             .await?;
@@ -203,11 +211,13 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
     let last = sql_array(LAST);
     let subjects = sql_array(SUBJECTS);
     let details = sql_array(DETAILS);
+    // Names continue after the people with logins (see person_name): no two people share one.
     let people = format!(
         "INSERT INTO public.users (id, login, display_name, email, role, created_at, updated_at)
          SELECT id, login, name, login || '@example.test', 'customer', at, at FROM (
              SELECT gen_random_uuid() AS id, format('{prefix}_c%s', g) AS login,
-                    ({first})[1 + g % {nf}] || ' ' || ({last})[1 + (g / {nf}) % {nl}] AS name,
+                    ({first})[1 + (g + {named}) % {nf}] || ' ' || ({last})[1 + ((g + {named}) / {nf}) % {nl}]
+                    || CASE WHEN g + {named} >= {nf} * {nl} THEN ' ' || ((g + {named}) / ({nf} * {nl}) + 1) ELSE '' END AS name,
                     now() - interval '800 days' + interval '760 days' * (g::float8 / {m}) AS at, g
              FROM generate_series({from}, {m}) g) p
          ON CONFLICT (login) DO NOTHING;
@@ -216,6 +226,7 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
          ON CONFLICT DO NOTHING;",
         nf = FIRST.len(),
         nl = LAST.len(),
+        named = create.len(),
         from = customer_logins + 1,
     );
     tx.batch_execute(&people).await?;

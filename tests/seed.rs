@@ -43,6 +43,14 @@ async fn seeded_data_obeys_every_rule_and_the_logins_work() {
         let admin = &admin;
         async move { admin.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
     };
+    // No two people share a display name (the demo's admin and an agent were both "Hana Quist").
+    assert_eq!(
+        check(
+            "SELECT count(*) FROM (SELECT display_name FROM users GROUP BY 1 HAVING count(*) > 1) d"
+        )
+        .await,
+        0
+    );
     // Timelines are 1..n without gaps, start with 'created', and end at updated_at.
     assert_eq!(check("SELECT count(*) FROM (SELECT ticket_id FROM ticket_status_history GROUP BY ticket_id HAVING count(*) <> max(seq) OR min(seq) <> 1) x").await, 0);
     assert_eq!(
