@@ -649,3 +649,20 @@ fn audit_times_carry_the_year_when_not_this_year_and_name_their_zone() {
         "times in the zone given:\n{plus_two}"
     );
 }
+
+#[test]
+fn a_long_login_error_is_shown_whole() {
+    let app = login(|f| {
+        f.login = Input::new("bo".into());
+        f.error = Some(
+            "error connecting to server: tls handshake failed: invalid peer certificate: \
+             certificate expired: verification time is after notAfter CAUSE-AT-THE-END"
+                .into(),
+        );
+    });
+    let text = screen_text(&draw_with(&app, &Theme::dark(), 80, 24));
+    assert!(
+        text.contains("CAUSE-AT-THE-END"),
+        "wrapped, not cut:\n{text}"
+    );
+}

@@ -121,7 +121,11 @@ async fn run(
                                 reply_drafts,
                             }
                         }
-                        Err(e) => Reply::LoginFailed(e),
+                        Err(e) => {
+                            // The whole reason, causes included, for whoever reads the log.
+                            tracing::warn!(login = %login, error = ?e, "login failed");
+                            Reply::LoginFailed(e)
+                        }
                     };
                     if replies.send(Msg::Db(reply)).await.is_err() {
                         break;
