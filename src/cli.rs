@@ -125,6 +125,13 @@ pub enum Command {
         /// Live changes to time (0 skips; 250 ms apart).
         #[arg(long, default_value_t = 500)]
         live_changes: usize,
+        /// Instead of measuring: hold this many live clients of seeded people open until
+        /// Ctrl-C (to run pgbench beside them; BENCHMARKS.md has the commands).
+        #[arg(long, default_value_t = 0)]
+        listeners: usize,
+        /// With --listeners: bare `LISTEN tickets_changed` sessions rather than clients.
+        #[arg(long)]
+        raw_listen: bool,
         #[command(flatten)]
         db: AdminDb,
     },
@@ -145,6 +152,10 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `tickets man | man -l -`.
     Man,
+    /// Announce changes to live clients: run one beside the database, as a superuser or a
+    /// login granted tickets_notifier (writers only queue their changes; without a notifier
+    /// clients are not refreshed live). Runs until interrupted.
+    Notifier(AdminDb),
 }
 
 #[derive(Debug, Args)]

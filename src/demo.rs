@@ -100,6 +100,13 @@ impl Demo {
         c
     }
 
+    /// The demo's notifier session (the cluster's superuser), which announces changes.
+    pub fn notifier_config(&self) -> tokio_postgres::Config {
+        let mut c = self.pg_config();
+        c.user("postgres").application_name("tickets-notifier");
+        c
+    }
+
     /// Stops the server, unless another `tickets demo` that is still running owns it.
     pub fn stop(&self) {
         if !self.owned {

@@ -76,15 +76,42 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => user(cmd, &file).await,
+        Some(Command::Notifier(db)) => {
+            let url = config::admin_database_url(db.database_url.as_deref(), &file)?;
+            let mut pg = <tokio_postgres::Config as std::str::FromStr>::from_str(&url)
+                .map_err(|e| eyre!("the database URL is not valid: {e}"))?;
+            pg.application_name("tickets-notifier");
+            db::notifier::check(&pg).await.map_err(|e| eyre!(e))?;
+            let _log = tickets::logging::init()?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let task = tokio::spawn(db::notifier::run(pg, stop.clone()));
+            println!("announcing changes on tickets_changed; Ctrl-C stops");
+            tokio::signal::ctrl_c().await?;
+            stop.cancel();
+            let _ = task.await;
+            Ok(())
+        }
         Some(Command::Demo { reset }) => demo(reset, theme, &file).await,
         Some(Command::Bench {
             prefix,
             password,
             iterations,
             live_changes,
+            listeners,
+            raw_listen,
             db,
         }) => {
             let database_url = config::admin_database_url(db.database_url.as_deref(), &file)?;
+            if listeners > 0 {
+                return tickets::bench::hold_listeners(
+                    &database_url,
+                    &prefix,
+                    &password,
+                    listeners,
+                    raw_listen,
+                )
+                .await;
+            }
             let args = tickets::bench::BenchArgs {
                 database_url,
                 prefix,
@@ -225,7 +252,13 @@ async fn demo(reset: bool, theme: Option<String>, file: &FileConfig) -> Result<(
         dir.display(),
         tickets::demo::logins_table(&plan)
     );
+    let stop_notifier = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(db::notifier::run(
+        demo.notifier_config(),
+        stop_notifier.clone(),
+    ));
     let result = run_client(demo.pg_config().into(), None, Some(logins), theme, file).await;
+    stop_notifier.cancel();
     demo.stop();
     println!(
         "demo stopped. Next time, run `tickets demo` and, while it runs, a second client in another terminal:\n  {second}"

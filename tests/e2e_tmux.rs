@@ -162,6 +162,7 @@ fn assert_restored(t: &Tmux) {
 #[tokio::test]
 async fn a_customer_logs_in_files_a_ticket_and_quits_cleanly() {
     let db = TestDb::new().await;
+    db.start_notifier(); // as `tickets notifier` beside a real server
     let alice = db.person("customer", "alice").await;
     let home = tempfile::tempdir().unwrap();
     let t = Tmux::start(
@@ -210,6 +211,7 @@ async fn a_customer_logs_in_files_a_ticket_and_quits_cleanly() {
 #[tokio::test]
 async fn an_agent_claims_from_the_pool_and_ctrl_c_restores_the_terminal() {
     let db = TestDb::new().await;
+    db.start_notifier(); // as `tickets notifier` beside a real server
     let bob = db.person("customer", "bob").await;
     let agent = db.person("agent", "al").await;
     db.login(&bob)

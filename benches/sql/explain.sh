@@ -160,6 +160,39 @@ pair audit_person "$ADMIN" \
 pair admin_list "$ADMIN" \
     "SELECT $COLS FROM public.tickets $LIST_ORDER" \
     "SELECT $COLS FROM public.tickets $LIST_ORDER"
+# An agent's own tickets as a psql user writes it: newest activity first, closed ones too.
+pair agent_own_recent "$AGENT" \
+    "SELECT $COLS FROM public.tickets WHERE agent_id = '$A' $LIST_ORDER" \
+    "SELECT $COLS FROM public.tickets WHERE agent_id = '$A' $LIST_ORDER"
+# The open pool as a psql user writes it (the policy adds nothing but the identity check).
+pair pool_recent "$AGENT" \
+    "SELECT $COLS FROM public.tickets WHERE agent_id IS NULL AND status = 'open' $LIST_ORDER" \
+    "SELECT $COLS FROM public.tickets WHERE agent_id IS NULL AND status = 'open' $LIST_ORDER"
+# count(*) per role, as a psql user writes it (RLS alone decides what is counted).
+pair count_agent "$AGENT" \
+    "SELECT count(*) FROM public.tickets" \
+    "SELECT count(*) FROM public.tickets WHERE agent_id = '$A' OR (agent_id IS NULL AND status = 'open')"
+pair count_agent_own "$AGENT" \
+    "SELECT count(*) FROM public.tickets WHERE agent_id = '$A'" \
+    "SELECT count(*) FROM public.tickets WHERE agent_id = '$A'"
+pair count_pool "$AGENT" \
+    "SELECT count(*) FROM public.tickets WHERE agent_id IS NULL AND status = 'open'" \
+    "SELECT count(*) FROM public.tickets WHERE agent_id IS NULL AND status = 'open'"
+pair count_customer "$CUSTOMER" \
+    "SELECT count(*) FROM public.tickets" \
+    "SELECT count(*) FROM public.tickets WHERE customer_id = '$C'"
+pair count_admin "$ADMIN" \
+    "SELECT count(*) FROM public.tickets" \
+    "SELECT count(*) FROM public.tickets"
+# The counts the client shows (ticket_counts(), a SECURITY DEFINER function), per role.
+if [ -n "$(q "SELECT to_regproc('public.ticket_counts')")" ]; then
+    pair fn_counts_agent "$AGENT" "SELECT * FROM public.ticket_counts()" \
+        "SELECT (SELECT count(*) FROM public.tickets WHERE agent_id = '$A' AND status IN ('open', 'in_progress', 'waiting_on_customer')), (SELECT count(*) FROM public.tickets WHERE agent_id IS NULL AND status = 'open'), (SELECT count(*) FROM public.tickets WHERE agent_id = '$A' OR (agent_id IS NULL AND status = 'open'))"
+    pair fn_counts_customer "$CUSTOMER" "SELECT * FROM public.ticket_counts()" \
+        "SELECT count(*), 0::bigint, count(*) FROM public.tickets WHERE customer_id = '$C'"
+    pair fn_counts_admin "$ADMIN" "SELECT * FROM public.ticket_counts()" \
+        "SELECT 0::bigint, (SELECT count(*) FROM public.tickets WHERE agent_id IS NULL AND status = 'open'), (SELECT count(*) FROM public.tickets)"
+fi
 
 # The agent queues through the SECURITY DEFINER function agent_queue() (migration 0005), when
 # present, next to the same floors.

@@ -1,11 +1,12 @@
 //! The dedicated LISTEN connection: one per logged-in client, on the person's own login.
-//! It forwards "ticket X changed" hints, coalesced into batches, watches the connection with
-//! a heartbeat so a silent network cut shows within about two seconds, and reconnects
-//! with backoff (re-LISTENing) until told to stop.
+//! A notification on `tickets_changed` says only that the change log grew (migration 0020);
+//! this connection then reads what changed since its last read, through RLS, so it hears of
+//! the tickets its person may read and of nothing else. Reads are coalesced into batches; a
+//! heartbeat makes a silent network cut show within about two seconds; it reconnects with
+//! backoff (re-LISTENing) until told to stop.
 
 use super::connect::Target;
 use futures_util::StreamExt;
-use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
@@ -19,13 +20,19 @@ pub const THROTTLE: Duration = Duration::from_millis(200);
 /// How often the connection is checked, and how long a check may take.
 const HEARTBEAT: Duration = Duration::from_millis(500);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(2000);
+/// What changed since `$1` up to the announced head, through the change log's RLS. The head
+/// comes from the database, never from a notification (anyone can send one).
+const READ_CHANGES: &str = "WITH head AS (SELECT coalesce(public.ticket_changes_head(), 0) AS seq) \
+     SELECT head.seq, c.ticket_id FROM head \
+     LEFT JOIN public.ticket_changes c ON c.seq > $1 AND c.seq <= head.seq \
+     ORDER BY c.seq";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListenEvent {
     /// Listening (again): anything missed while away must be re-read.
     Online,
     Offline(String),
-    /// Tickets that changed. Only hints: anyone can NOTIFY, so ids are re-read through RLS.
+    /// Tickets the person may read that changed (from the change log, through RLS).
     Changed(Vec<Uuid>),
 }
 
@@ -98,12 +105,30 @@ async fn listen_once(
         driver.abort();
         return super::describe(&e);
     }
+    // Where reading starts: everything before it is covered by the refetch that Online causes.
+    let mut last: i64 = match client
+        .query_one("SELECT coalesce(public.ticket_changes_head(), 0)", &[])
+        .await
+    {
+        Ok(row) => row.get(0),
+        Err(e) => {
+            driver.abort();
+            return super::describe(&e);
+        }
+    };
+    let read = match client.prepare(READ_CHANGES).await {
+        Ok(s) => s,
+        Err(e) => {
+            driver.abort();
+            return super::describe(&e);
+        }
+    };
     *attempt = 0;
     *was_online = true;
     let _ = events.send(ListenEvent::Online);
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    let mut pending: HashSet<Uuid> = HashSet::new();
+    let mut pending = false;
     let mut last_flush: Option<tokio::time::Instant> = None;
     let flush = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(flush);
@@ -112,25 +137,38 @@ async fn listen_once(
         tokio::select! {
             note = notes.recv() => match note {
                 Some(payload) => {
-                    // Anything that is not a ticket id is somebody's noise: ignore it.
-                    if let Ok(id) = Uuid::parse_str(payload.trim()) {
-                        if pending.is_empty() {
-                            let now = tokio::time::Instant::now();
-                            let at = last_flush.map_or(now, |t| (t + THROTTLE).max(now));
-                            flush.as_mut().reset(at);
-                        }
-                        pending.insert(id);
+                    // Only a sequence number announces anything; other payloads are somebody's
+                    // noise. A forged number costs one read that the head bounds.
+                    if payload.trim().parse::<i64>().is_ok_and(|seq| seq > last) && !pending {
+                        let now = tokio::time::Instant::now();
+                        let at = last_flush.map_or(now, |t| (t + THROTTLE).max(now));
+                        flush.as_mut().reset(at);
+                        pending = true;
                     }
                 }
                 None => break,
             },
-            () = &mut flush, if !pending.is_empty() => {
-                let ids: Vec<Uuid> = pending.drain().collect();
+            () = &mut flush, if pending => {
+                pending = false;
                 last_flush = Some(tokio::time::Instant::now());
-                if events.send(ListenEvent::Changed(ids)).is_err() {
+                flush.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(3600));
+                let rows = match client.query(&read, &[&last]).await {
+                    Ok(rows) => rows,
+                    Err(e) => return super::describe(&e),
+                };
+                let mut ids: Vec<Uuid> = Vec::new();
+                for row in &rows {
+                    last = last.max(row.get::<_, Option<i64>>(0).unwrap_or(last));
+                    if let Some(id) = row.get::<_, Option<Uuid>>(1)
+                        && !ids.contains(&id)
+                    {
+                        ids.push(id);
+                    }
+                }
+                // Changes this person may not read leave nothing to do: no event at all.
+                if !ids.is_empty() && events.send(ListenEvent::Changed(ids)).is_err() {
                     break;
                 }
-                flush.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(3600));
             }
             _ = heartbeat.tick() => {
                 match tokio::time::timeout(HEARTBEAT_TIMEOUT, client.simple_query("")).await {

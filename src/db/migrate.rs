@@ -40,6 +40,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_names_in_thread.sql"),
     migration!(17, "0017_customer_history_policy_plan.sql"),
     migration!(18, "0018_agents_file_for_customers.sql"),
+    migration!(19, "0019_rls_plans_like_the_floor.sql"),
+    migration!(20, "0020_change_log.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

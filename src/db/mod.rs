@@ -8,6 +8,7 @@ pub mod conninfo;
 pub mod error;
 pub mod listen;
 pub mod migrate;
+pub mod notifier;
 pub mod pgpass;
 pub mod repo;
 pub mod session;

@@ -206,7 +206,7 @@ pub async fn counts(client: &Client, me: &Me) -> Result<(Vec<(Queue, i64)>, i64)
 }
 
 async fn queue_counts(client: &Client, me: &Me) -> Result<Vec<(Queue, i64)>, DbError> {
-    // ticket_counts() reads each number from the index that holds it (0009).
+    // ticket_counts(): maintained totals for the large ones (0020), an index for the rest.
     let row = client
         .query_one(
             "SELECT mine, unassigned, visible FROM public.ticket_counts()",

@@ -28,6 +28,7 @@ impl DerefMut for Client {
 
 impl Client {
     pub fn start(db: &TestDb, person: &TestPerson) -> Client {
+        db.start_notifier();
         let mut config = db.login_config(person);
         config.password("");
         Client::for_config(config)

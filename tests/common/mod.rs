@@ -186,6 +186,8 @@ pub struct TestPerson {
 pub struct TestDb {
     pub name: String,
     logins: Mutex<Vec<String>>,
+    /// The notifier announcing this database's changes, once a live client needs one.
+    notifier: OnceLock<tokio_util::sync::CancellationToken>,
 }
 
 impl TestDb {
@@ -216,6 +218,7 @@ impl TestDb {
         TestDb {
             name,
             logins: Mutex::new(Vec::new()),
+            notifier: OnceLock::new(),
         }
     }
 
@@ -227,6 +230,26 @@ impl TestDb {
     /// A superuser connection to this database.
     pub async fn admin(&self) -> Client {
         superuser_client(&self.name).await
+    }
+
+    /// Starts this database's notifier (`tickets notifier`, as the superuser), once: live
+    /// clients hear of changes only through it. On a thread of its own, so a test that
+    /// blocks its runtime (the tmux tests wait with thread::sleep) does not stall it.
+    /// Stopped with the database.
+    pub fn start_notifier(&self) {
+        self.notifier.get_or_init(|| {
+            let stop = tokio_util::sync::CancellationToken::new();
+            let config = config_for(&superuser(), None, &self.name);
+            let token = stop.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("the notifier's runtime");
+                rt.block_on(tickets::db::notifier::run(config, token));
+            });
+            stop
+        });
     }
 
     pub fn admin_conninfo(&self) -> String {
@@ -289,6 +312,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if let Some(stop) = self.notifier.get() {
+            stop.cancel();
+        }
         let name = self.name.clone();
         let logins = std::mem::take(&mut *self.logins.lock().unwrap());
         // Drop may run inside a test's runtime: clean up from a thread with its own, and wait a

@@ -39,12 +39,16 @@ pub async fn forged_role_mirror(w: &World) -> Check {
 }
 
 /// set_config() inside the statement runs after the policy has taken the identity.
+/// Setting a mirror inside the statement gains nothing: the identity was read before it
+/// (the customer's rows come back, and the next statement is refused), or is read after it
+/// and refuses at once, undoing the setting with the statement (the agent policy checks who
+/// is asking as it meets the first row, since 0019).
 pub async fn forged_mirror_within_the_statement(w: &World) -> Check {
     w.steps(r"
         c1 | rows 2 | SELECT set_config('app.role', 'admin', false), id FROM tickets
         c1 | 42501 app.role is set to admin | SELECT id FROM tickets
-        a1 | rows 3 | SELECT id FROM tickets WHERE set_config('app.user_id', {admin}::text, false) IS NOT NULL
-        a1 | 42501 app.user_id is set to | SELECT id FROM tickets
+        a1 | 42501 app.user_id is set to | SELECT id FROM tickets WHERE set_config('app.user_id', {admin}::text, false) IS NOT NULL
+        a1 | rows 3 | SELECT id FROM tickets
     ").await
 }
 
@@ -318,6 +322,10 @@ pub async fn notification_reveals_only_an_id(w: &World) -> Check {
     c1.batch_execute("LISTEN tickets_changed").await.unwrap();
     let c2 = w.session("c2").await;
     let theirs = file(&c2, "private matter").await;
+    // Writers only queue the change (0020); the notifier announces it. Its part, here:
+    w.su.execute("SELECT announce_ticket_changes()", &[])
+        .await
+        .unwrap();
     let notification = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match messages.recv().await {
@@ -331,15 +339,29 @@ pub async fn notification_reveals_only_an_id(w: &World) -> Check {
         Ok(Some(n)) => n,
         _ => return Err("no notification arrived within 5 s".into()),
     };
-    if n.channel() != "tickets_changed" || n.payload() != theirs.to_string() {
+    // The announcement is a sequence number only: not the ticket's id, nor anything else.
+    if n.channel() != "tickets_changed" || n.payload().parse::<i64>().is_err() {
         return Err(format!("notification {:?} on {}", n.payload(), n.channel()));
+    }
+    let changes = c1
+        .query(
+            "SELECT ticket_id FROM ticket_changes WHERE ticket_id = $1",
+            &[&theirs],
+        )
+        .await
+        .map_err(|e| describe(&e))?;
+    if !changes.is_empty() {
+        return Err(format!(
+            "c1 read {} change rows of c2's ticket",
+            changes.len()
+        ));
     }
     let read = c1
         .query("SELECT subject FROM tickets WHERE id = $1", &[&theirs])
         .await;
     match read.map_err(|e| describe(&e))?.len() {
         0 => Ok(()),
-        n => Err(format!("c1 read {n} rows of c2's notified ticket")),
+        n => Err(format!("c1 read {n} rows of c2's announced ticket")),
     }
 }
 

@@ -1,0 +1,133 @@
+//! `tickets bench`: the figures behind the speed goals, on a seeded database (`tickets seed`).
+//!
+//! - `panes`: every pane query as the busiest real people, on both paths where they differ:
+//!   the query a psql user writes (through the policies) and the client's own (which may go
+//!   through a SECURITY DEFINER function), each next to the same rows read by a superuser
+//!   without RLS (the floor). Rows are compared with the floor; p50/p99 round trips, and
+//!   server-side time and buffers per call from pg_stat_statements when it is loaded.
+//! - `client`: first frame after login, frame render time, resident memory, and the live
+//!   latency from COMMIT to a refreshed frame, on tickets the bench files and then removes.
+//! - `listeners`: N live clients of seeded people, held open (for pgbench runs beside them).
+//!
+//! The bench leaves the data as it found it: the pane queries only read, and the live test
+//! works on tickets of its own which it deletes afterwards with their history and change
+//! rows (history is append-only for everyone, so that takes the superuser skipping triggers
+//! for those rows alone).
+
+mod client;
+mod listeners;
+mod panes;
+pub mod wire;
+
+use crate::db;
+use eyre::{Result, eyre};
+use std::future::Future;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+use tokio_postgres::{Client, Config};
+
+pub use listeners::hold_listeners;
+
+pub struct BenchArgs {
+    pub database_url: String,
+    pub prefix: String,
+    pub password: String,
+    pub iterations: usize,
+    pub live_changes: usize,
+}
+
+pub async fn run(args: &BenchArgs) -> Result<String> {
+    let base = Config::from_str(&args.database_url)
+        .map_err(|e| eyre!("the database URL is not valid: {e}"))?;
+    let admin_db = db::connect_config(&base).await?;
+    let counts = admin_db
+        .query_one(
+            "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM ticket_status_history)",
+            &[],
+        )
+        .await?;
+    let (tickets, history): (i64, i64) = (counts.get(0), counts.get(1));
+    let mut out = format!(
+        "tickets bench: {tickets} tickets, {history} history rows; {} runs per query (after warm-up); {}\n\n",
+        args.iterations,
+        load_average()
+    );
+    out.push_str(&panes::run(args, &base, &admin_db).await?);
+    out.push_str(&client::run(args, &base, &admin_db, tickets).await?);
+    out.push_str(&format!("\n{} at the end\n", load_average()));
+    Ok(out)
+}
+
+/// The machine's load average (1, 5, 15 minutes): the bench shares it with whatever runs.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| {
+            let v: Vec<&str> = s.split_whitespace().take(3).collect();
+            format!("load average {}", v.join(" "))
+        })
+        .unwrap_or_else(|| "load average unknown".into())
+}
+
+/// p50 and p99 of a set of durations, in milliseconds.
+pub(crate) fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
+    if v.is_empty() {
+        return (0.0, 0.0);
+    }
+    v.sort();
+    let at = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
+    (at(0.50), at(0.99))
+}
+
+/// Runs `f` a few times to warm up, then `n` times, timing each round trip.
+pub(crate) async fn time<F, Fut, T>(n: usize, mut f: F) -> Result<Vec<Duration>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, db::DbError>>,
+{
+    for _ in 0..n.div_ceil(10).max(3) {
+        f().await?; // warm: plans, caches, plpgsql
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        f().await?;
+        out.push(started.elapsed());
+    }
+    Ok(out)
+}
+
+/// The server of the admin URL, for a client that logs in on its form.
+pub(crate) fn base_without_user(base: &Config) -> Config {
+    let mut c = Config::new();
+    for h in base.get_hosts() {
+        match h {
+            tokio_postgres::config::Host::Tcp(name) => c.host(name),
+            tokio_postgres::config::Host::Unix(path) => c.host_path(path),
+        };
+    }
+    for p in base.get_ports() {
+        c.port(*p);
+    }
+    if let Some(db) = base.get_dbname() {
+        c.dbname(db);
+    }
+    c.ssl_mode(base.get_ssl_mode());
+    c
+}
+
+/// A seeded person's login config.
+pub(crate) fn login(base: &Config, name: &str, password: &str) -> Config {
+    let mut c = base.clone();
+    c.user(name).password(password);
+    c
+}
+
+/// Whether pg_stat_statements can be read here (loaded by the server and created in the
+/// database); the bench then reports server-side time and buffers per call.
+pub(crate) async fn statements_available(admin: &Client) -> bool {
+    admin
+        .query_one("SELECT count(*) FROM pg_stat_statements LIMIT 1", &[])
+        .await
+        .is_ok()
+}

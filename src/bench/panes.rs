@@ -1,0 +1,616 @@
+//! Pane queries on both paths, against their floors, with the rows compared.
+
+use super::{BenchArgs, login, percentiles, statements_available, time};
+use crate::db::{self, DbError, repo};
+use crate::model::*;
+use eyre::{Result, eyre};
+use std::future::Future;
+use std::pin::Pin;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config};
+use uuid::Uuid;
+
+/// What a run returned, to compare with the floor: ids in order, or a count.
+type Keys = Vec<String>;
+type Run<'a> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Result<Keys, DbError>> + 'a>> + 'a>;
+
+const COLS: &str = "id, subject, status, priority, customer_id, agent_id, created_at, updated_at";
+const ACTIVE: &str = "status IN ('open', 'in_progress', 'waiting_on_customer')";
+const URGENT: &str = "ORDER BY priority DESC, created_at, id";
+const RECENT: &str = "ORDER BY updated_at DESC, id DESC";
+const URGENT_P: &str = "ORDER BY p.priority DESC, p.created_at, p.id";
+const RECENT_P: &str = "ORDER BY p.updated_at DESC, p.id DESC";
+
+/// A list floor with what the client's page shows besides the ticket: the agent's name.
+fn named(floor: &str, order: &str) -> String {
+    format!(
+        "SELECT p.id, a.display_name FROM ({floor}) p LEFT JOIN users a ON a.id = p.agent_id {order}"
+    )
+}
+
+struct Measured {
+    p50: f64,
+    p99: f64,
+    /// Server-side execution per call (ms) and shared buffers per call, when known.
+    server: Option<(f64, f64)>,
+    keys: Keys,
+}
+
+struct Bench<'a> {
+    admin: &'a Client,
+    statements: bool,
+    n: usize,
+    out: String,
+}
+
+impl<'a> Bench<'a> {
+    /// Times `run` as `role`, with the server's own figures when pg_stat_statements is there.
+    async fn measure(&self, role: &str, n: usize, mut run: Run<'_>) -> Result<Measured> {
+        time(2, &mut run).await?; // plans and caches warm before the statistics start
+        if self.statements {
+            self.admin
+                .batch_execute("SELECT pg_stat_statements_reset()")
+                .await?;
+        }
+        let times = time(n, &mut run).await?;
+        let keys = run().await?;
+        let server = if self.statements {
+            let row = self
+                .admin
+                .query_one(
+                    "SELECT coalesce(sum(s.calls), 0)::float8, coalesce(sum(s.total_exec_time), 0)::float8,
+                            coalesce(sum(s.shared_blks_hit + s.shared_blks_read), 0)::float8
+                     FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+                     WHERE r.rolname = $1 AND s.query NOT ILIKE '%pg_stat_statements%'",
+                    &[&role],
+                )
+                .await?;
+            let (calls, ms, blocks): (f64, f64, f64) = (row.get(0), row.get(1), row.get(2));
+            // Every timed call plus the one that returned the keys (and its warm-up's twin).
+            let per = (n + 1 + n.div_ceil(10).max(3)) as f64;
+            (calls > 0.0).then_some((ms / per, blocks / per))
+        } else {
+            None
+        };
+        let (p50, p99) = percentiles(times);
+        Ok(Measured {
+            p50,
+            p99,
+            server,
+            keys,
+        })
+    }
+
+    /// One table row: a path measured as `role`, its floor as the superuser.
+    async fn row(
+        &mut self,
+        name: &str,
+        path: &str,
+        role: &str,
+        heavy: bool,
+        run: Run<'_>,
+        floor: Run<'_>,
+    ) -> Result<()> {
+        let n = if heavy { self.n.min(20) } else { self.n };
+        let su = self.admin_role().await?;
+        let m = self.measure(role, n, run).await?;
+        let f = self.measure(&su, n, floor).await?;
+        let server = |m: &Measured| {
+            m.server
+                .map_or("-".to_owned(), |(ms, _)| format!("{ms:.3}"))
+        };
+        let buffers = |m: &Measured| m.server.map_or("-".to_owned(), |(_, b)| format!("{b:.0}"));
+        let ratio = match (m.server, f.server) {
+            (Some((a, _)), Some((b, _))) if b > 0.0 => format!("{:.2}x", a / b),
+            _ => format!("{:.2}x (round trip)", m.p50 / f.p50),
+        };
+        // The goal (issue 13): within 2x of the floor plus 0.2 ms, and under 2 ms, server-side.
+        let goal = match (m.server, f.server) {
+            (Some((a, _)), Some((b, _))) if a <= 2.0 * b + 0.2 && a < 2.0 => "met",
+            (Some(_), Some(_)) => "NOT met",
+            _ => "-",
+        };
+        let same = if m.keys == f.keys {
+            format!("yes ({})", m.keys.len())
+        } else {
+            format!("NO ({} vs {})", m.keys.len(), f.keys.len())
+        };
+        self.out.push_str(&format!(
+            "| {name} | {path} | {:.3} / {:.3} | {} | {} | {:.3} / {:.3} | {} | {} | {ratio} | {goal} | {same} |\n",
+            m.p50,
+            m.p99,
+            server(&m),
+            buffers(&m),
+            f.p50,
+            f.p99,
+            server(&f),
+            buffers(&f),
+        ));
+        Ok(())
+    }
+
+    async fn admin_role(&self) -> Result<String> {
+        Ok(self
+            .admin
+            .query_one("SELECT session_user::text", &[])
+            .await?
+            .get(0))
+    }
+}
+
+/// A plain statement's first column as keys (ids or a count).
+fn sql<'a>(c: &'a Client, sql: String, params: Vec<Box<dyn ToSql + Sync + Send>>) -> Run<'a> {
+    let params = std::sync::Arc::new(params);
+    Box::new(move || {
+        let sql = sql.clone();
+        let params = params.clone();
+        Box::pin(async move {
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let rows = c.query(&sql, &refs).await?;
+            Ok(rows.iter().map(key_of).collect())
+        })
+    })
+}
+
+fn key_of(r: &tokio_postgres::Row) -> String {
+    if let Ok(id) = r.try_get::<_, Uuid>(0) {
+        return id.to_string();
+    }
+    r.try_get::<_, i64>(0)
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
+fn boxed<T: ToSql + Sync + Send + 'static>(v: T) -> Box<dyn ToSql + Sync + Send> {
+    Box::new(v)
+}
+
+fn ids<T>(rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> Keys {
+    rows.iter().map(|r| id(r).to_string()).collect()
+}
+
+pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<String> {
+    let (agent, customer, admin_login) = (
+        format!("{}_agent1", args.prefix),
+        format!("{}_customer1", args.prefix),
+        format!("{}_admin1", args.prefix),
+    );
+    let mut sessions = Vec::new();
+    for name in [&agent, &customer, &admin_login] {
+        let client = db::connect_config(&login(base, name, &args.password))
+            .await
+            .map_err(|e| eyre!("log in as {name} (seed with --prefix {}): {e}", args.prefix))?;
+        let me = repo::whoami(&client).await?;
+        sessions.push((client, me));
+    }
+    let [(a, a_me), (c, c_me), (m, m_me)] =
+        <[(Client, Me); 3]>::try_from(sessions).map_err(|_| eyre!("three sessions"))?;
+    // The busiest customer's longest timeline, and one of the agent's handed-on tickets.
+    let c_ticket: Uuid = admin
+        .query_one(
+            "SELECT ticket_id FROM ticket_status_history WHERE customer_id = $1
+             GROUP BY ticket_id ORDER BY count(*) DESC, ticket_id LIMIT 1",
+            &[&c_me.id],
+        )
+        .await?
+        .get(0);
+    let a_ticket: Uuid = admin
+        .query_one(
+            "SELECT h.ticket_id FROM ticket_status_history h JOIN tickets t ON t.id = h.ticket_id
+             WHERE t.agent_id = $1 GROUP BY h.ticket_id ORDER BY count(*) DESC, h.ticket_id LIMIT 1",
+            &[&a_me.id],
+        )
+        .await?
+        .get(0);
+
+    // pg_stat_statements, when the server loads it: created here if missing, dropped after.
+    let created = admin
+        .batch_execute("CREATE EXTENSION pg_stat_statements")
+        .await
+        .is_ok();
+    let statements = statements_available(admin).await;
+    let mut b = Bench {
+        admin,
+        statements,
+        n: args.iterations,
+        out: String::new(),
+    };
+    b.out.push_str(&format!(
+        "Pane queries as the busiest people. Path: \"psql\" is the query as a person writes it in psql (through the policies); \"client\" is what the client sends (src/db/repo.rs). Times: round trip p50 / p99 in ms; server ms and buffers per call from pg_stat_statements{}; the floor is the same rows read by the superuser without RLS (for the client's paths, with the names the client shows); ratio = server time / floor server time; goal = within 2x of the floor + 0.2 ms and under 2 ms, server-side; same rows = identical ids in order (or the same count).\n\n",
+        if statements { "" } else { " (not loaded here: shared_preload_libraries)" }
+    ));
+    b.out.push_str("| query | path | p50 / p99 ms | server ms | buffers | floor p50 / p99 ms | floor server ms | floor buffers | ratio | goal | same rows |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+
+    let lim = |q: &str, n: i64| format!("{q} LIMIT {n}");
+    let (ai, ci, mi) = (a_me.id, c_me.id, m_me.id);
+
+    // --- Agent --------------------------------------------------------------------------
+    let mine = format!("SELECT {COLS} FROM tickets WHERE agent_id = $1 AND {ACTIVE} {URGENT}");
+    b.row(
+        "agent: my active queue, most urgent first",
+        "psql",
+        &agent,
+        false,
+        sql(&a, lim(&mine, 100), vec![boxed(ai)]),
+        sql(admin, lim(&mine, 100), vec![boxed(ai)]),
+    )
+    .await?;
+    b.row(
+        "agent: my active queue, most urgent first",
+        "client (agent_queue)",
+        &agent,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::list(&a, &a_me, Queue::Mine, "", None, repo::PAGE)
+                    .await
+                    .map(|r| ids(r, |t| t.id))
+            })
+        }),
+        sql(admin, named(&lim(&mine, 100), URGENT_P), vec![boxed(ai)]),
+    )
+    .await?;
+    let own = format!("SELECT {COLS} FROM tickets WHERE agent_id = $1 {RECENT}");
+    b.row(
+        "agent: my tickets, newest first",
+        "psql",
+        &agent,
+        false,
+        sql(&a, lim(&own, 50), vec![boxed(ai)]),
+        sql(admin, lim(&own, 50), vec![boxed(ai)]),
+    )
+    .await?;
+    let pool =
+        format!("SELECT {COLS} FROM tickets WHERE agent_id IS NULL AND status = 'open' {URGENT}");
+    b.row(
+        "agent: the open pool, most urgent first",
+        "psql",
+        &agent,
+        false,
+        sql(&a, lim(&pool, 100), vec![]),
+        sql(admin, lim(&pool, 100), vec![]),
+    )
+    .await?;
+    b.row(
+        "agent: the open pool, most urgent first",
+        "client (agent_queue)",
+        &agent,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::list(&a, &a_me, Queue::Unassigned, "", None, repo::PAGE)
+                    .await
+                    .map(|r| ids(r, |t| t.id))
+            })
+        }),
+        sql(admin, named(&lim(&pool, 100), URGENT_P), vec![]),
+    )
+    .await?;
+    let pool_recent =
+        format!("SELECT {COLS} FROM tickets WHERE agent_id IS NULL AND status = 'open' {RECENT}");
+    b.row(
+        "agent: the open pool, newest first",
+        "psql",
+        &agent,
+        false,
+        sql(&a, lim(&pool_recent, 50), vec![]),
+        sql(admin, lim(&pool_recent, 50), vec![]),
+    )
+    .await?;
+    b.row(
+        "agent: unassigned (RLS adds \"open\")",
+        "psql",
+        &agent,
+        false,
+        sql(
+            &a,
+            lim(
+                &format!("SELECT {COLS} FROM tickets WHERE agent_id IS NULL {URGENT}"),
+                100,
+            ),
+            vec![],
+        ),
+        sql(admin, lim(&pool, 100), vec![]),
+    )
+    .await?;
+    let visible = "agent_id = $1 OR (agent_id IS NULL AND status = 'open')";
+    b.row(
+        "agent: everything I may see, newest first",
+        "psql",
+        &agent,
+        false,
+        sql(
+            &a,
+            lim(&format!("SELECT {COLS} FROM tickets {RECENT}"), 100),
+            vec![],
+        ),
+        sql(
+            admin,
+            lim(
+                &format!("SELECT {COLS} FROM tickets WHERE {visible} {RECENT}"),
+                100,
+            ),
+            vec![boxed(ai)],
+        ),
+    )
+    .await?;
+    b.row(
+        "agent: everything I may see, newest first",
+        "client",
+        &agent,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::list(&a, &a_me, Queue::All, "", None, repo::PAGE)
+                    .await
+                    .map(|r| ids(r, |t| t.id))
+            })
+        }),
+        sql(
+            admin,
+            named(
+                &lim(
+                    &format!("SELECT {COLS} FROM tickets WHERE {visible} {RECENT}"),
+                    100,
+                ),
+                RECENT_P,
+            ),
+            vec![boxed(ai)],
+        ),
+    )
+    .await?;
+    let hist = "SELECT id FROM ticket_status_history WHERE ticket_id = $1 ORDER BY seq";
+    // What the client's timeline shows besides the rows: the names of the people in them.
+    let hist_named = "SELECT h.id, oa.display_name, na.display_name, cb.display_name \
+        FROM ticket_status_history h LEFT JOIN users oa ON oa.id = h.old_agent_id \
+        LEFT JOIN users na ON na.id = h.new_agent_id LEFT JOIN users cb ON cb.id = h.changed_by \
+        WHERE h.ticket_id = $1 ORDER BY h.seq"
+        .to_owned();
+    b.row(
+        "agent: one ticket's history",
+        "psql",
+        &agent,
+        false,
+        sql(&a, hist.into(), vec![boxed(a_ticket)]),
+        sql(admin, hist.into(), vec![boxed(a_ticket)]),
+    )
+    .await?;
+    b.row(
+        "agent: one ticket's history",
+        "client",
+        &agent,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::history(&a, &a_me, a_ticket)
+                    .await
+                    .map(|r| ids(r, |h| h.id))
+            })
+        }),
+        sql(admin, hist_named.clone(), vec![boxed(a_ticket)]),
+    )
+    .await?;
+    b.row(
+        "agent: count(*) of everything I may see",
+        "psql",
+        &agent,
+        true,
+        sql(&a, "SELECT count(*) FROM tickets".into(), vec![]),
+        sql(
+            admin,
+            format!("SELECT count(*) FROM tickets WHERE {visible}"),
+            vec![boxed(ai)],
+        ),
+    )
+    .await?;
+    b.row("agent: the tabs' counts (mine / pool / all I see)", "client (ticket_counts)", &agent, true,
+        Box::new(|| Box::pin(async { repo::counts(&a, &a_me).await.map(|(v, _)| v.iter().map(|(_, n)| n.to_string()).collect()) })),
+        sql(admin, format!("SELECT count(*) FROM tickets WHERE agent_id = $1 AND {ACTIVE} UNION ALL SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open' UNION ALL SELECT count(*) FROM tickets WHERE {visible}"), vec![boxed(ai)])).await?;
+
+    // --- Customer -----------------------------------------------------------------------
+    let theirs = format!("SELECT {COLS} FROM tickets WHERE customer_id = $1 {RECENT}");
+    b.row(
+        "customer: my tickets, newest first",
+        "psql",
+        &customer,
+        false,
+        sql(
+            &c,
+            lim(&format!("SELECT {COLS} FROM tickets {RECENT}"), 100),
+            vec![],
+        ),
+        sql(admin, lim(&theirs, 100), vec![boxed(ci)]),
+    )
+    .await?;
+    b.row(
+        "customer: my tickets, newest first",
+        "client",
+        &customer,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::list(&c, &c_me, Queue::Mine, "", None, repo::PAGE)
+                    .await
+                    .map(|r| ids(r, |t| t.id))
+            })
+        }),
+        sql(admin, named(&lim(&theirs, 100), RECENT_P), vec![boxed(ci)]),
+    )
+    .await?;
+    b.row(
+        "customer: one ticket's history",
+        "psql",
+        &customer,
+        false,
+        sql(&c, hist.into(), vec![boxed(c_ticket)]),
+        sql(admin, hist.into(), vec![boxed(c_ticket)]),
+    )
+    .await?;
+    b.row(
+        "customer: one ticket's history",
+        "client",
+        &customer,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::history(&c, &c_me, c_ticket)
+                    .await
+                    .map(|r| ids(r, |h| h.id))
+            })
+        }),
+        sql(admin, hist_named.clone(), vec![boxed(c_ticket)]),
+    )
+    .await?;
+    b.row(
+        "customer: count(*)",
+        "psql",
+        &customer,
+        true,
+        sql(&c, "SELECT count(*) FROM tickets".into(), vec![]),
+        sql(
+            admin,
+            "SELECT count(*) FROM tickets WHERE customer_id = $1".into(),
+            vec![boxed(ci)],
+        ),
+    )
+    .await?;
+    let search_floor = |filter: &str| {
+        format!(
+            "SELECT id FROM tickets WHERE search @@ websearch_to_tsquery('english', 'printer') AND {filter} {RECENT} LIMIT 100"
+        )
+    };
+    b.row(
+        "customer: full-text search \"printer\"",
+        "client (search_tickets)",
+        &customer,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::list(&c, &c_me, Queue::Mine, "printer", None, repo::PAGE)
+                    .await
+                    .map(|r| ids(r, |t| t.id))
+            })
+        }),
+        sql(admin, search_floor("customer_id = $1"), vec![boxed(ci)]),
+    )
+    .await?;
+
+    // --- Admin --------------------------------------------------------------------------
+    b.row(
+        "admin: everything, newest first",
+        "psql",
+        &admin_login,
+        false,
+        sql(
+            &m,
+            lim(&format!("SELECT {COLS} FROM tickets {RECENT}"), 100),
+            vec![],
+        ),
+        sql(
+            admin,
+            lim(&format!("SELECT {COLS} FROM tickets {RECENT}"), 100),
+            vec![],
+        ),
+    )
+    .await?;
+    b.row(
+        "admin: everything, newest first",
+        "client",
+        &admin_login,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::list(&m, &m_me, Queue::All, "", None, repo::PAGE)
+                    .await
+                    .map(|r| ids(r, |t| t.id))
+            })
+        }),
+        sql(
+            admin,
+            named(
+                &lim(&format!("SELECT {COLS} FROM tickets {RECENT}"), 100),
+                RECENT_P,
+            ),
+            vec![],
+        ),
+    )
+    .await?;
+    b.row(
+        "admin: one ticket's history",
+        "psql",
+        &admin_login,
+        false,
+        sql(&m, hist.into(), vec![boxed(c_ticket)]),
+        sql(admin, hist.into(), vec![boxed(c_ticket)]),
+    )
+    .await?;
+    let audit = "SELECT id FROM ticket_status_history ORDER BY changed_at DESC, id DESC LIMIT 100";
+    let audit_named = "SELECT h.id, t.subject, oa.display_name, na.display_name, cb.display_name \
+        FROM ticket_status_history h JOIN tickets t ON t.id = h.ticket_id \
+        LEFT JOIN users oa ON oa.id = h.old_agent_id LEFT JOIN users na ON na.id = h.new_agent_id \
+        LEFT JOIN users cb ON cb.id = h.changed_by ORDER BY h.changed_at DESC, h.id DESC LIMIT 100"
+        .to_owned();
+    b.row(
+        "admin: audit page",
+        "psql",
+        &admin_login,
+        false,
+        sql(&m, audit.into(), vec![]),
+        sql(admin, audit.into(), vec![]),
+    )
+    .await?;
+    let no_filter = AuditFilter::default();
+    b.row(
+        "admin: audit page",
+        "client",
+        &admin_login,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::audit(&m, &no_filter, None, repo::PAGE)
+                    .await
+                    .map(|r| ids(r, |h| h.id))
+            })
+        }),
+        sql(admin, audit_named.clone(), vec![]),
+    )
+    .await?;
+    b.row(
+        "admin: count(*)",
+        "psql",
+        &admin_login,
+        true,
+        sql(&m, "SELECT count(*) FROM tickets".into(), vec![]),
+        sql(admin, "SELECT count(*) FROM tickets".into(), vec![]),
+    )
+    .await?;
+    b.row("admin: the tabs' counts (pool / all)", "client (ticket_counts)", &admin_login, true,
+        Box::new(|| Box::pin(async { repo::counts(&m, &m_me).await.map(|(v, _)| v.iter().map(|(_, n)| n.to_string()).collect()) })),
+        sql(admin, "SELECT count(*) FROM tickets UNION ALL SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open'".into(), vec![])).await?;
+    b.row(
+        "admin: full-text search \"printer\"",
+        "client (search_tickets)",
+        &admin_login,
+        false,
+        Box::new(|| {
+            Box::pin(async {
+                repo::list(&m, &m_me, Queue::All, "printer", None, repo::PAGE)
+                    .await
+                    .map(|r| ids(r, |t| t.id))
+            })
+        }),
+        sql(admin, search_floor("$1::uuid IS NOT NULL"), vec![boxed(mi)]),
+    )
+    .await?;
+
+    let out = std::mem::take(&mut b.out);
+    if created {
+        let _ = admin
+            .batch_execute("DROP EXTENSION pg_stat_statements")
+            .await;
+    }
+    Ok(out)
+}

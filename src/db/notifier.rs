@@ -1,0 +1,82 @@
+//! The notifier: the one trusted session that announces changes (`tickets notifier`).
+//!
+//! Writers only queue their changes (migration 0020); this session calls
+//! `announce_ticket_changes()` every few milliseconds, which numbers the queued changes into
+//! `ticket_changes` and NOTIFYs `tickets_changed` with the new head. Only this session's
+//! commits take PostgreSQL's cluster-wide NOTIFY lock, so writers never queue behind each
+//! other's notifications. Several notifiers may run (for availability): the database lets one
+//! at a time announce, and the others find nothing to do.
+
+use std::time::Duration;
+use tokio_postgres::Config;
+use tokio_util::sync::CancellationToken;
+
+/// How often the queue is checked. An idle check is one index probe and writes nothing;
+/// this is the most a change waits before it is announced.
+pub const POLL: Duration = Duration::from_millis(5);
+
+/// Runs until `stop` is cancelled: connects (as a superuser or a member of
+/// tickets_notifier), announces, and reconnects with backoff when the connection is lost.
+pub async fn run(config: Config, stop: CancellationToken) {
+    let mut attempt: u32 = 0;
+    loop {
+        let why = tokio::select! {
+            _ = stop.cancelled() => return,
+            why = announce_until_lost(&config, &mut attempt) => why,
+        };
+        tracing::warn!("notifier: {why}; reconnecting");
+        let wait = 100u64.saturating_mul(1 << attempt.min(5)).min(3_000);
+        attempt = attempt.saturating_add(1);
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+        }
+    }
+}
+
+async fn announce_until_lost(config: &Config, attempt: &mut u32) -> String {
+    let client = match super::connect_config(config).await {
+        Ok(c) => c,
+        Err(e) => return e.to_string(),
+    };
+    let announce = match client
+        .prepare("SELECT public.announce_ticket_changes()")
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return super::describe(&e),
+    };
+    *attempt = 0;
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = client.query_one(&announce, &[]).await {
+            return super::describe(&e);
+        }
+    }
+}
+
+/// Checks that `config` may announce (a superuser or a member of tickets_notifier), so
+/// `tickets notifier` fails at once with a reason instead of retrying forever.
+pub async fn check(config: &Config) -> Result<(), String> {
+    let client = super::connect_config(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ok: bool = client
+        .query_one(
+            "SELECT has_function_privilege('public.announce_ticket_changes()', 'EXECUTE')",
+            &[],
+        )
+        .await
+        .map_err(|e| super::describe(&e))?
+        .get(0);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} may not announce changes: connect as a superuser, or as a login granted tickets_notifier",
+            config.get_user().unwrap_or("this login")
+        ))
+    }
+}
