@@ -300,9 +300,17 @@ GRANT EXECUTE ON FUNCTION public.announce_ticket_changes() TO tickets_notifier;
 -- The highest seq announced: where a client starts reading, and the upper bound of each
 -- read (so a number forged into a notification cannot make a client skip real changes).
 CREATE FUNCTION public.ticket_changes_head() RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT a.head FROM app.change_announcer a WHERE a.id = 1 $$;
+AS $$
+BEGIN
+    -- A standby cannot plan a statement on an UNLOGGED table (and has no notifier).
+    IF pg_catalog.pg_is_in_recovery() THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT a.head FROM app.change_announcer a WHERE a.id = 1);
+END
+$$;
 COMMENT ON FUNCTION public.ticket_changes_head() IS
     'The seq of the last announced change (0 before the first; a global count anyone can read from pg_current_xact_id() too).';
 GRANT EXECUTE ON FUNCTION public.ticket_changes_head()
@@ -312,7 +320,7 @@ GRANT EXECUTE ON FUNCTION public.ticket_changes_head()
 -- admin's "all" from the maintained totals (exact: totals plus unfolded deltas) instead of
 -- counting up to a million rows; a customer's and an agent's active queue are still counted
 -- (a few thousand index entries at most). Without valid totals (no notifier has run since a
--- crash) it counts, slowly but exactly.
+-- crash) or on a standby, it counts, slowly but exactly.
 CREATE OR REPLACE FUNCTION app.ticket_count(scope_name text, agent uuid) RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -332,12 +340,19 @@ DECLARE
     me public.users := app.require_person();
     zero constant uuid := '00000000-0000-0000-0000-000000000000';
     pool bigint;
+    counting boolean;
 BEGIN
     IF me.role = 'customer' THEN
         RETURN QUERY SELECT count(*), 0::bigint, count(*) FROM public.tickets t WHERE t.customer_id = me.id;
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM app.ticket_counters c WHERE c.scope = 'valid') THEN
+    -- A standby cannot even plan a statement on an UNLOGGED table, and totals not yet
+    -- (re)built are not valid: then count, slowly but exactly.
+    counting := pg_catalog.pg_is_in_recovery();
+    IF NOT counting THEN
+        counting := NOT EXISTS (SELECT 1 FROM app.ticket_counters c WHERE c.scope = 'valid');
+    END IF;
+    IF counting THEN
         SELECT count(*) INTO pool FROM public.tickets t WHERE t.agent_id IS NULL AND t.status = 'open';
         IF me.role = 'agent' THEN
             RETURN QUERY SELECT

@@ -375,6 +375,9 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
             &[],
         )
         .await?;
+    // The bulk load skipped the triggers that keep the tabs' counts (0016): recount them.
+    tx.batch_execute("SELECT app.rebuild_ticket_counters()")
+        .await?;
     tx.commit().await?;
     client
         .batch_execute(
