@@ -171,6 +171,7 @@ async fn a_reply_to_a_ticket_closed_meanwhile_is_refused_and_kept() {
 #[tokio::test]
 async fn a_draft_reply_survives_the_client_and_is_private() {
     let db = TestDb::new().await;
+    db.start_notifier(); // as Client::start does: live echoes come through the notifier
     let Cast { alice, .. } = db.cast().await;
     let drafts = tempfile::tempdir().unwrap();
     let store = || Some(tickets::drafts::DraftStore::new(drafts.path()));
