@@ -61,7 +61,9 @@ const LAST: &[&str] = &[
 /// seed and the demo never give two people one name (the audit names people by it).
 fn person_name(i: usize) -> String {
     let (nf, nl) = (FIRST.len(), LAST.len());
-    let base = format!("{} {}", FIRST[i % nf], LAST[(i / nf) % nl]);
+    // (first, first + round) is a different pair for every i below nf * nl, and neighbours
+    // get different last names.
+    let base = format!("{} {}", FIRST[i % nf], LAST[(i % nf + i / nf) % nl]);
     if i >= nf * nl {
         format!("{base} {}", i / (nf * nl) + 1)
     } else {
@@ -216,7 +218,7 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
         "INSERT INTO public.users (id, login, display_name, email, role, created_at, updated_at)
          SELECT id, login, name, login || '@example.test', 'customer', at, at FROM (
              SELECT gen_random_uuid() AS id, format('{prefix}_c%s', g) AS login,
-                    ({first})[1 + (g + {named}) % {nf}] || ' ' || ({last})[1 + ((g + {named}) / {nf}) % {nl}]
+                    ({first})[1 + (g + {named}) % {nf}] || ' ' || ({last})[1 + ((g + {named}) % {nf} + (g + {named}) / {nf}) % {nl}]
                     || CASE WHEN g + {named} >= {nf} * {nl} THEN ' ' || ((g + {named}) / ({nf} * {nl}) + 1) ELSE '' END AS name,
                     now() - interval '800 days' + interval '760 days' * (g::float8 / {m}) AS at, g
              FROM generate_series({from}, {m}) g) p
