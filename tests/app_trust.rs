@@ -256,3 +256,36 @@ fn a_ticket_that_left_the_view_is_named() {
         "#2 Printer on fire is no longer visible to you."
     );
 }
+
+#[test]
+fn the_opened_ticket_leaving_the_list_returns_to_the_list_not_its_neighbour() {
+    let mut app = logged_in(Role::Agent, three_rows());
+    update(&mut app, ch('j'));
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, ch('c'));
+    update(
+        &mut app,
+        Msg::Db(Reply::Acted {
+            ticket: Uuid::from_u128(102),
+            action: TicketAction::Claim,
+            result: Ok(Some(claimed(2))),
+        }),
+    );
+    let effects = update(
+        &mut app,
+        Msg::Db(Reply::Changed {
+            ids: vec![Uuid::from_u128(102)],
+        }),
+    );
+    // The claimed ticket left the pool.
+    let rows: Vec<TicketRow> = three_rows()
+        .into_iter()
+        .filter(|r| r.id != Uuid::from_u128(102))
+        .collect();
+    assert!(answer_page(&mut app, &effects, rows));
+    assert_eq!(
+        main_of(&app).focus,
+        Pane::List,
+        "not the neighbour shown as the opened ticket"
+    );
+}

@@ -139,6 +139,11 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 main.list.rows = rows;
             }
             main.list.select_id(main.advance_to.take().or(keep));
+            // The opened ticket left this list (claimed into Mine, closed...): go back to the
+            // list rather than show its neighbour as if it were the ticket the person opened.
+            if main.focus != Pane::List && keep.is_some() && main.selected().map(|r| r.id) != keep {
+                main.focus = Pane::List;
+            }
             let mut effects = if main.view == View::Tickets {
                 select_changed_or_reload(main)
             } else {
