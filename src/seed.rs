@@ -156,7 +156,7 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
     let started = Instant::now();
     let customer_logins = plan.customer_logins.min(plan.customers);
     let tx = client.transaction().await?;
-    tx.batch_execute("SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'; SELECT setseed(0.4242)")
+    tx.batch_execute("SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT setseed(0.4242)")
         .await?;
 
     // Real people, created the supported way (a LOGIN role and the users row together).

@@ -11,6 +11,8 @@ mod common;
 
 #[path = "security_abuse/attack.rs"]
 mod attack;
+#[path = "security_abuse/attack2.rs"]
+mod attack2;
 #[path = "security_abuse/engine.rs"]
 mod engine;
 
@@ -26,7 +28,13 @@ macro_rules! abuse_attacks {
         attack_tests!(SUITE; $($name),*);
         fn run<'a>(w: &'a World, name: &'static str) -> BoxFuture<'a, Check> {
             match name {
-                $(stringify!($name) => attack::$name(w).boxed(),)*
+                $(stringify!($name) => {
+                    #[allow(unused_imports)]
+                    use attack::*;
+                    #[allow(unused_imports)]
+                    use attack2::*;
+                    $name(w).boxed()
+                })*
                 _ => panic!("no attack {name}"),
             }
         }
@@ -42,6 +50,15 @@ abuse_attacks!(
     password_reaches_the_server_log,
     provisioner_switches_on_a_privileged_role,
     provisioner_functions_are_the_known_ones,
+    login_of_another_database_cannot_connect,
+    same_name_from_elsewhere_is_nobody,
+    one_customer_takes_every_connection,
+    limits_are_set_on_every_login,
+    customer_floods_the_queue,
+    search_query_of_a_megabyte,
+    control_characters_in_stored_text,
+    catalogs_list_who_is_who,
+    large_objects_for_clients,
 );
 
 const SUITE: Suite = Suite {
@@ -93,6 +110,42 @@ fn weakenings() -> Vec<(&'static str, String)> {
              ALTER FUNCTION public.grant_anything(text) OWNER TO tickets_provisioner"
                 .into(),
         ),
+        (
+            "login_of_another_database_cannot_connect",
+            "GRANT CONNECT ON DATABASE {db} TO tickets_admin".into(),
+        ),
+        (
+            "same_name_from_elsewhere_is_nobody",
+            "DELETE FROM app.database_identity; INSERT INTO app.database_identity VALUES (true, 'tickets_customer')".into(),
+        ),
+        (
+            "one_customer_takes_every_connection",
+            "ALTER ROLE {alice.login} CONNECTION LIMIT -1".into(),
+        ),
+        (
+            "limits_are_set_on_every_login",
+            "ALTER DATABASE {db} RESET statement_timeout".into(),
+        ),
+        (
+            "customer_floods_the_queue",
+            "UPDATE app.limits SET tickets_per_hour = 100000".into(),
+        ),
+        (
+            "search_query_of_a_megabyte",
+            "UPDATE app.limits SET search_chars = 100000000".into(),
+        ),
+        (
+            "control_characters_in_stored_text",
+            "DROP TRIGGER tickets_input ON tickets".into(),
+        ),
+        (
+            "catalogs_list_who_is_who",
+            "GRANT SELECT ON pg_db_role_setting TO PUBLIC".into(),
+        ),
+        (
+            "large_objects_for_clients",
+            "GRANT EXECUTE ON FUNCTION lo_from_bytea(oid, bytea) TO PUBLIC".into(),
+        ),
     ]
 }
 
@@ -138,6 +191,9 @@ async fn weakened_rules_are_detected() {
         "assignment_functions_leak_nothing_about_invisible_tickets",
         "slow_transaction_back_dates_the_history",
         "password_reaches_the_server_log",
+        "same_name_from_elsewhere_is_nobody",
+        "one_customer_takes_every_connection",
+        "catalogs_list_who_is_who",
     ];
     let weakenings = weakenings().into_iter().filter(|(n, _)| chosen.contains(n));
     assert_weakenings_detected(&SUITE, weakenings.collect()).await;

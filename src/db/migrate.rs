@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_agents_file_for_customers.sql"),
     migration!(19, "0019_rls_plans_like_the_floor.sql"),
     migration!(20, "0020_change_log.sql"),
+    migration!(21, "0021_abuse_limits.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
@@ -91,6 +92,11 @@ pub async fn migrate(client: &mut Client) -> Result<Report, MigrateError> {
     if !superuser {
         return Err(MigrateError::NotSuperuser(who));
     }
+    // The database's own limits for people (migration 0021) are not for its migrations,
+    // which may rewrite every row of a large table.
+    client
+        .batch_execute("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0")
+        .await?;
     client
         .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
         .await?;

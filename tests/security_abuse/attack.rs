@@ -289,6 +289,7 @@ pub async fn provisioner_functions_are_the_known_ones(w: &World) -> Check {
         "create_person(text,user_role,text,text,text)",
         "disable_person(text)",
         "enable_person(text)",
+        "app.apply_login_limits(text,user_role)",
     ];
     let owned =
         w.su.query(

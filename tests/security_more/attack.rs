@@ -248,10 +248,14 @@ pub async fn read_another_sessions_query_text(w: &World) -> Check {
         .unwrap();
     for who in ["c1", "a1", "admin"] {
         let c = w.session(who).await;
-        let row = c
-            .query_one("SELECT query FROM pg_stat_activity WHERE pid = $1", &[&pid])
-            .await
-            .map_err(|e| describe(&e))?;
+        let sql = "SELECT query FROM pg_stat_activity WHERE pid = $1";
+        // Customers and agents may not read pg_stat_activity at all (security_abuse.rs).
+        if who != "admin" {
+            let denied = "permission denied for view pg_stat_activity";
+            refused_with(sql, c.query_one(sql, &[&pid]).await, "42501", denied)?;
+            continue;
+        }
+        let row = c.query_one(sql, &[&pid]).await.map_err(|e| describe(&e))?;
         let query: Option<String> = row.get(0);
         if query.as_deref() != Some("<insufficient privilege>") {
             return Err(format!(
@@ -372,6 +376,18 @@ pub async fn login_from_another_database_is_nobody(w: &World) -> Check {
     let stranger = other.person("admin", "stranger").await;
     w.others.lock().unwrap().push(other);
     let config = common::config_for(&stranger.login, Some(&stranger.password), &w.db.name);
+    // Only this database's people may connect (security_abuse.rs)...
+    let attempt = tickets::db::connect_config(&config).await;
+    if attempt.is_ok() {
+        return Err("a login of another tickets database connected".into());
+    }
+    // ...and one let in by mistake is still nobody.
+    w.su.batch_execute(&format!(
+        "GRANT CONNECT ON DATABASE {} TO {}",
+        w.db.name, stranger.login
+    ))
+    .await
+    .unwrap();
     let c = tickets::db::connect_config(&config)
         .await
         .map_err(|e| format!("connect: {e}"))?;
