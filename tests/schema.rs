@@ -468,7 +468,17 @@ async fn render(client: &Client) -> String {
     types(client, &mut out).await;
     relations(client, &mut out).await;
     functions(client, &mut out).await;
-    out
+    // Each database has its own login group (0021), named after it: show this one's under a
+    // stable name, and not those of the other databases in the test cluster.
+    let group: String = client
+        .query_one("SELECT login_group::text FROM app.database_identity", &[])
+        .await
+        .unwrap()
+        .get(0);
+    out.lines()
+        .filter(|l| !l.contains("tickets_db_") || l.contains(&group))
+        .map(|l| l.replace(&group, "tickets_db_<database>") + "\n")
+        .collect()
 }
 
 #[tokio::test]
