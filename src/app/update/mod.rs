@@ -7,11 +7,13 @@ mod actions;
 mod compose;
 mod input;
 mod replies;
+mod words;
 
 use actions::*;
 use compose::*;
 use input::*;
 use replies::*;
+use words::*;
 
 use super::form::{FormField, TicketForm};
 use super::keymap::Action;
