@@ -59,6 +59,7 @@ abuse_attacks!(
     control_characters_in_stored_text,
     catalogs_list_who_is_who,
     large_objects_for_clients,
+    ticket_writes_notify_in_their_own_transaction,
 );
 
 const SUITE: Suite = Suite {
@@ -145,6 +146,10 @@ fn weakenings() -> Vec<(&'static str, String)> {
         (
             "large_objects_for_clients",
             "GRANT EXECUTE ON FUNCTION lo_from_bytea(oid, bytea) TO PUBLIC".into(),
+        ),
+        (
+            "ticket_writes_notify_in_their_own_transaction",
+            "CREATE FUNCTION app.weak_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('tickets_changed', NEW.id::text); RETURN NULL; END $$; CREATE TRIGGER zz_notify AFTER INSERT OR UPDATE ON tickets FOR EACH ROW EXECUTE FUNCTION app.weak_notify()".into(),
         ),
     ]
 }

@@ -215,3 +215,23 @@ pub async fn large_objects_for_clients(w: &World) -> Check {
     }
     Ok(())
 }
+
+/// Item 1: a full NOTIFY queue cannot fail a ticket write: no trigger of the tickets, history
+/// or messages calls pg_notify (writers queue changes; one notifier announces, issue 13).
+pub async fn ticket_writes_notify_in_their_own_transaction(w: &World) -> Check {
+    let notifying = su_text(
+        w,
+        "(SELECT string_agg(t.tgname || ' on ' || t.tgrelid::regclass, ', ')
+          FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+          WHERE t.tgrelid IN ('tickets'::regclass, 'ticket_status_history'::regclass,
+                              'ticket_messages'::regclass)
+            AND p.prosrc ~* 'notify')",
+    )
+    .await;
+    match notifying.as_str() {
+        "" => Ok(()),
+        some => Err(format!(
+            "triggers that notify in the writer's transaction: {some}"
+        )),
+    }
+}
