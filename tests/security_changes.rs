@@ -199,16 +199,37 @@ mod attack {
         expect_ids(&a2, &after, &[w.c1_ticket]).await
     }
 
+    /// A person of another tickets database in this cluster: refused at connect (0021: CONNECT
+    /// belongs to this database's own login group); should CONNECT be granted by mistake, the
+    /// session is returned so the policies' own layer can be attacked too.
+    async fn stranger_session(
+        w: &World,
+        stranger: &common::TestPerson,
+    ) -> Result<tokio_postgres::Client, String> {
+        let config = common::config_for(&stranger.login, Some(&stranger.password), &w.db.name);
+        if tickets::db::connect_config(&config).await.is_ok() {
+            return Err("a person of another database connected to this one".into());
+        }
+        w.db.admin()
+            .await
+            .batch_execute(&format!(
+                "GRANT CONNECT ON DATABASE {} TO \"{}\"",
+                w.db.name, stranger.login
+            ))
+            .await
+            .map_err(|e| format!("grant connect: {e}"))?;
+        tickets::db::connect_config(&config)
+            .await
+            .map_err(|e| format!("connect once granted: {e}"))
+    }
+
     /// A login that is nobody in this database (a person of another tickets database in the
     /// cluster shares the group role) reads no pool changes, though every agent here may.
     pub async fn stranger_reads_pool_changes(w: &World) -> Check {
         w.announce().await;
         let other = TestDb::new().await;
         let stranger = other.person("agent", "stranger").await;
-        let config = common::config_for(&stranger.login, Some(&stranger.password), &w.db.name);
-        let c = tickets::db::connect_config(&config)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+        let c = stranger_session(w, &stranger).await?;
         let outcome = expect_ids(&c, "SELECT ticket_id FROM ticket_changes", &[]).await;
         drop(c);
         drop(other);
@@ -228,10 +249,7 @@ mod attack {
     pub async fn stranger_reads_the_pool(w: &World) -> Check {
         let other = TestDb::new().await;
         let stranger = other.person("agent", "stranger").await;
-        let config = common::config_for(&stranger.login, Some(&stranger.password), &w.db.name);
-        let c = tickets::db::connect_config(&config)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+        let c = stranger_session(w, &stranger).await?;
         let outcome = expect_ids(&c, "SELECT id AS ticket_id FROM tickets", &[]).await;
         drop(c);
         drop(other);
