@@ -1,0 +1,93 @@
+//! Snapshots of the conversation: the thread in the detail at its end, the composer as a reply
+//! (with a status) and as an internal note, and the note's marks without colour.
+
+use ratatui::style::Modifier;
+use tickets::app::*;
+use tickets::model::*;
+use tickets::ui::Theme;
+
+#[allow(dead_code)]
+#[path = "ui_snapshots/fixtures.rs"]
+mod fixtures;
+use fixtures::*;
+
+fn snap(name: &str, app: &App) {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let terminal = draw_with(app, &Theme::dark(), w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The conversation
+
+fn composing(internal: bool) -> App {
+    let mut app = agent();
+    let m = main_mut(&mut app);
+    let row = m.list.rows[1].clone();
+    let mut c = tickets::app::composer::Composer::new(
+        row.id,
+        row.name(),
+        Some(&ReplyDraft {
+            body: "Facilities has a spare fuser.\nI will bring it at 3pm.".into(),
+            internal,
+        }),
+        true,
+        vec![Status::WaitingOnCustomer, Status::Resolved],
+    );
+    if !internal {
+        c.cycle_status();
+    }
+    m.composer = Some(c);
+    app
+}
+
+#[test]
+fn composer_reply_and_note() {
+    snap("composer_reply", &composing(false));
+    snap("composer_note", &composing(true));
+}
+
+#[test]
+fn conversation_at_its_end() {
+    let mut app = agent();
+    let m = main_mut(&mut app);
+    m.focus = Pane::Detail;
+    m.detail_scroll = u16::MAX;
+    snap("conversation_end", &app);
+}
+
+#[test]
+fn an_internal_note_is_marked_without_colour_too() {
+    let mut app = agent();
+    main_mut(&mut app).focus = Pane::Detail;
+    main_mut(&mut app).detail_scroll = u16::MAX;
+    let terminal = draw_with(&app, &Theme::no_color(), 120, 40);
+    let text = screen_text(&terminal);
+    let buf = terminal.backend().buffer();
+    let (y, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("INTERNAL NOTE"))
+        .expect("the note is labelled in words");
+    let x = line.find("INTERNAL").unwrap();
+    let x = line[..x].chars().count() as u16;
+    assert!(
+        buf[(x, y as u16)].modifier.contains(Modifier::ITALIC),
+        "and styled by a modifier, not only a colour"
+    );
+    let body = text
+        .lines()
+        .find(|l| l.contains("Facilities says"))
+        .expect("the note's text");
+    assert!(
+        body.contains("▍ Facilities"),
+        "its text stays marked: {body}"
+    );
+    // The customer's copy of the same ticket: a reply is never marked as a note.
+    let reply = text
+        .lines()
+        .find(|l| l.contains("On my way"))
+        .expect("a reply");
+    assert!(!reply.contains('▍'), "{reply}");
+}
