@@ -91,3 +91,42 @@ fn an_internal_note_is_marked_without_colour_too() {
         .expect("a reply");
     assert!(!reply.contains('▍'), "{reply}");
 }
+
+#[test]
+fn the_conversation_shows_local_time_with_the_year_when_not_this_year() {
+    let mut app = agent();
+    let m = main_mut(&mut app);
+    // The oldest fixture ticket: created more than a year before `now()`.
+    let old = m
+        .list
+        .rows
+        .iter()
+        .position(|r| r.status == Status::Closed)
+        .unwrap();
+    m.list.selected = old;
+    let row = m.list.rows[old].clone();
+    m.detail = Some(detail_of(&row));
+    m.thread = thread_of(&row);
+    for e in &mut m.thread {
+        e.at -= chrono::Duration::days(400);
+    }
+    m.thread_for = Some(row.id);
+    let zone = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| tickets::ui::render_in(&app, &Theme::dark(), f, now(), zone))
+        .unwrap();
+    let text = screen_text(&terminal);
+    assert!(text.contains("UTC+02:00"), "the zone is named:\n{text}");
+    let created = text
+        .lines()
+        .find(|l| l.contains("created (open)"))
+        .expect("the creation event");
+    let year = (now() - chrono::Duration::days(398))
+        .format("%Y")
+        .to_string();
+    assert!(
+        created.contains(&year),
+        "a year that is not this one is shown: {created}"
+    );
+}

@@ -2,7 +2,7 @@
 //! internal notes and the history's events in time order. The conversation scrolls on its own
 //! so the fields stay in view; `G` reaches the newest entry.
 
-use super::text::{ago_phrase, one_line, stamp, wrap};
+use super::text::{ago_phrase, one_line, stamp_in, wrap, zone_name};
 use super::{Ctx, Target, message};
 use crate::app::Main;
 use crate::model::{ThreadEntry, ThreadKind, TicketRow};
@@ -104,9 +104,11 @@ pub(super) fn render(
             None => Span::styled("— unassigned", t.muted),
         },
     ]));
+    // Times on the person's clock (TZ), the zone named once.
+    let zone = zone_name(&cx.zone);
     let created = format!(
-        "{} UTC ({})",
-        stamp(row.created_at, false),
+        "{} {zone} ({})",
+        stamp_in(row.created_at, false, cx.now, &cx.zone),
         ago_phrase(row.created_at, cx.now)
     );
     if w >= 60 {
@@ -120,8 +122,8 @@ pub(super) fn render(
         ]));
     } else {
         let updated = format!(
-            "{} UTC ({})",
-            stamp(row.updated_at, false),
+            "{} {zone} ({})",
+            stamp_in(row.updated_at, false, cx.now, &cx.zone),
             ago_phrase(row.updated_at, cx.now)
         );
         head.push(Line::from(vec![label("Created"), Span::raw(created)]));
@@ -218,7 +220,11 @@ fn conversation(cx: &Ctx, entries: &[ThreadEntry], more: bool, w: usize) -> Vec<
     let mut lines = Vec::new();
     for e in entries {
         let who = e.person_name.clone().unwrap_or_else(|| "someone".into());
-        let when = format!("{} ({})", stamp(e.at, w < 60), ago_phrase(e.at, cx.now));
+        let when = format!(
+            "{} ({})",
+            stamp_in(e.at, w < 60, cx.now, &cx.zone),
+            ago_phrase(e.at, cx.now)
+        );
         match e.kind {
             ThreadKind::Message | ThreadKind::Note => {
                 let note = e.kind == ThreadKind::Note;
@@ -253,7 +259,10 @@ fn conversation(cx: &Ctx, entries: &[ThreadEntry], more: bool, w: usize) -> Vec<
             }
             ThreadKind::Change(_) => {
                 lines.push(Line::from(vec![
-                    Span::styled(format!("· {} ", stamp(e.at, true)), t.muted),
+                    Span::styled(
+                        format!("· {} ", stamp_in(e.at, true, cx.now, &cx.zone)),
+                        t.muted,
+                    ),
                     Span::styled(format!("{who}: "), t.muted),
                     Span::raw(e.describe().unwrap_or_default()),
                 ]));
