@@ -5,96 +5,15 @@
 
 mod common;
 
-use common::{Cast, TestDb, sqlstate};
+use common::{TestDb, sqlstate};
+use tickets::db::repo;
 use tickets::db::thread;
-use tickets::db::{DbError, repo};
 use tickets::model::*;
-use tokio_postgres::Client;
 use uuid::Uuid;
 
-async fn file(c: &Client, subject: &str) -> Uuid {
-    c.query_one(
-        "INSERT INTO tickets (subject, description) VALUES ($1, 'details') RETURNING id",
-        &[&subject],
-    )
-    .await
-    .unwrap()
-    .get(0)
-}
-
-async fn n(c: &Client, sql: String) -> i64 {
-    c.query_one(&sql, &[]).await.unwrap().get(0)
-}
-
-async fn found(c: &Client, q: &str) -> Vec<Uuid> {
-    c.query("SELECT id FROM search_tickets($1)", &[&q])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
-}
-
-async fn me(c: &Client) -> Me {
-    repo::whoami(c).await.unwrap()
-}
-
-async fn status(su: &Client, ticket: Uuid) -> String {
-    su.query_one("SELECT status::text FROM tickets WHERE id = $1", &[&ticket])
-        .await
-        .unwrap()
-        .get(0)
-}
-
-fn refusal(r: Result<impl std::fmt::Debug, DbError>) -> (String, String) {
-    match r {
-        Err(DbError::Refused { code, message }) => (code, message),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
-struct Scene {
-    db: TestDb,
-    cast: Cast,
-    alice: Client,
-    bob: Client,
-    al: Client,
-    bo: Client,
-    ada: Client,
-    su: Client,
-    /// alice's ticket, claimed by al and in progress.
-    ticket: Uuid,
-}
-
-async fn scene() -> Scene {
-    let db = TestDb::new().await;
-    let cast = db.cast().await;
-    let (alice, bob, al, bo, ada) = tokio::join!(
-        db.login(&cast.alice),
-        db.login(&cast.bob),
-        db.login(&cast.al),
-        db.login(&cast.bo),
-        db.login(&cast.ada)
-    );
-    let ticket = file(&alice, "printer on fire").await;
-    al.batch_execute(&format!(
-        "SELECT claim_ticket('{ticket}'); UPDATE tickets SET status = 'in_progress' WHERE id = '{ticket}'"
-    ))
-    .await
-    .unwrap();
-    let su = db.admin().await;
-    Scene {
-        db,
-        cast,
-        alice,
-        bob,
-        al,
-        bo,
-        ada,
-        su,
-        ticket,
-    }
-}
+#[path = "conversation/support.rs"]
+mod support;
+use support::*;
 
 #[tokio::test]
 async fn each_role_posts_and_reads_what_it_may() {
