@@ -163,7 +163,7 @@ async fn a_terminated_backend_is_noticed_and_the_client_recovers_by_itself() {
     let db = TestDb::new().await;
     let (alice, mut c) = customer_with_ticket(&db, "alice", "Keep me").await;
     let admin = db.admin().await;
-    // End every session of alice's: the main one and the LISTEN one.
+    // End every session of alice's: one, which carries her queries and her LISTEN.
     let killed: i64 = admin
         .query_one(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1",
@@ -172,7 +172,10 @@ async fn a_terminated_backend_is_noticed_and_the_client_recovers_by_itself() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(killed, 2, "one main and one LISTEN connection per client");
+    assert_eq!(
+        killed, 1,
+        "one connection per client, queries and LISTEN alike"
+    );
     c.wait_until(5, "the status line to say offline", |app| {
         !app.main().unwrap().online
     })

@@ -1,6 +1,7 @@
 //! The adversarial suite, part 3: the live path (migration 0020). Writers queue their
 //! changes, one trusted notifier numbers them into `ticket_changes` and announces the head on
-//! `tickets_changed`, and each client reads what changed through RLS. Attacks: reading other
+//! `tickets_changed` and on the private channels of the change's audiences (0022), and each
+//! client reads what changed through RLS. Attacks: reading other
 //! people's changes (customers, agents, strangers, internal notes), the columns that say whose
 //! they are, writing or truncating the log, announcing or forging announcements, and a writer
 //! that still notifies in its own transaction. Each runs over real password logins.
@@ -53,6 +54,9 @@ attacks!(
     writers_do_not_notify,
     foreign_change_reaches_no_client,
     forged_announcement_skips_nothing,
+    foreign_change_wakes_no_channel,
+    internal_note_wakes_no_customer,
+    channel_names_are_secret,
 );
 
 /// For each attack, the SQL that breaks the rule it tests.
@@ -66,8 +70,11 @@ client_reads_whose_change_it_is | GRANT SELECT ON ticket_changes TO tickets_cust
 client_writes_or_empties_the_change_log | GRANT INSERT, DELETE ON ticket_changes TO tickets_customer; CREATE POLICY weak ON ticket_changes FOR ALL TO tickets_customer USING (true) WITH CHECK (true)
 client_announces_changes | GRANT EXECUTE ON FUNCTION announce_ticket_changes() TO tickets_customer
 writers_do_not_notify | CREATE FUNCTION app.noisy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('tickets_changed', NEW.id::text); RETURN NULL; END $$; CREATE TRIGGER noisy AFTER UPDATE ON tickets FOR EACH ROW EXECUTE FUNCTION app.noisy()
-foreign_change_reaches_no_client | ALTER POLICY changes_customer_read ON ticket_changes USING (NOT internal)
+foreign_change_reaches_no_client | ALTER POLICY changes_customer_read ON ticket_changes USING (NOT internal); CREATE OR REPLACE FUNCTION app.change_channel(audience text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'tickets_everyone'::text $$
 forged_announcement_skips_nothing | CREATE OR REPLACE FUNCTION public.ticket_changes_head() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ SELECT 1000000::bigint $$
+foreign_change_wakes_no_channel | CREATE OR REPLACE FUNCTION app.change_channel(audience text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'tickets_everyone'::text $$
+internal_note_wakes_no_customer | CREATE FUNCTION app.public_notes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.internal := false; RETURN NEW; END $$; CREATE TRIGGER public_notes BEFORE INSERT ON app.ticket_change_queue FOR EACH ROW EXECUTE FUNCTION app.public_notes()
+channel_names_are_secret | GRANT EXECUTE ON FUNCTION app.change_channel(text) TO tickets_customer
 "#;
 
 fn weakenings() -> Vec<(&'static str, &'static str)> {
@@ -256,7 +263,11 @@ async fn listener(
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(listen::run(w.db.login_config(p).into(), tx, stop.clone()));
+    tokio::spawn(listen::run(
+        listen::Link::standalone(w.db.login_config(p).into()),
+        tx,
+        stop.clone(),
+    ));
     match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
         Ok(Some(ListenEvent::Online)) => {}
         other => panic!("the listener did not come online: {other:?}"),
@@ -293,6 +304,21 @@ async fn watched_login(
         }
     });
     Ok((client, rx))
+}
+
+/// The person's private channels (as that person).
+async fn own_channels(c: &Client) -> Vec<String> {
+    c.query_one("SELECT my_change_channels()", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// LISTENs on the person's own channels, as the client does.
+async fn listen_on_own(c: &Client) {
+    for channel in own_channels(c).await {
+        c.batch_execute(&format!("LISTEN {channel}")).await.unwrap();
+    }
 }
 
 async fn next_notification(

@@ -51,7 +51,11 @@ pub async fn hold_listeners(
             });
         } else {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            tokio::spawn(listen::run(config.into(), tx, stop.clone()));
+            tokio::spawn(listen::run(
+                listen::Link::standalone(config.into()),
+                tx,
+                stop.clone(),
+            ));
             tokio::spawn(async move {
                 while let Some(e) = rx.recv().await {
                     if let ListenEvent::Changed(ids) = e {

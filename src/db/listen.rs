@@ -1,27 +1,39 @@
-//! The dedicated LISTEN connection: one per logged-in client, on the person's own login.
-//! A notification on `tickets_changed` says only that the change log grew (migration 0020);
-//! this connection then reads what changed since its last read, through RLS, so it hears of
-//! the tickets its person may read and of nothing else. Reads are coalesced into batches; a
-//! heartbeat makes a silent network cut show within about two seconds; it reconnects with
-//! backoff (re-LISTENing) until told to stop.
+//! The person's one connection, kept alive: it carries the client's queries and hears the
+//! notifications (one backend per logged-in client). This task owns the connection: it
+//! LISTENs on the person's private channels (`my_change_channels()`, migration 0022), which
+//! the notifier wakes only for changes the person may read; it then reads what changed since
+//! its last read from the change log, through RLS. Reads are coalesced into batches; a
+//! heartbeat makes a silent network cut show within about two seconds; when the connection is
+//! lost it reconnects with backoff, re-LISTENs and hands the new connection to the runtime.
 
 use super::connect::Target;
+use super::error::DbError;
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_postgres::AsyncMessage;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_postgres::{AsyncMessage, Client};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// The public channel (DESIGN §3), announced for scripts; the client listens on its private ones.
 pub const CHANNEL: &str = "tickets_changed";
 /// At most one batch of hints per this interval. The first hint after a quiet spell goes out
 /// at once (no added latency); hints during a burst wait for the next slot, together.
 pub const THROTTLE: Duration = Duration::from_millis(200);
-/// How often the connection is checked, and how long a check may take.
+/// How often the connection is checked, and how long a check may take while nothing else is
+/// in flight on it.
 const HEARTBEAT: Duration = Duration::from_millis(500);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(2000);
+/// How long a check may take behind the person's own queries (answers come in order, and the
+/// database ends any statement of a person after 60 s).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(75);
+/// Notifications waiting to be looked at; more are dropped (one pending read covers them all).
+const NOTES: usize = 64;
 /// What changed since `$1` up to the announced head, through the change log's RLS. The head
-/// comes from the database, never from a notification (anyone can send one).
+/// comes from the database, never from a notification (anyone may send on a channel they know).
 const READ_CHANGES: &str = "WITH head AS (SELECT coalesce(public.ticket_changes_head(), 0) AS seq) \
      SELECT head.seq, c.ticket_id FROM head \
      LEFT JOIN public.ticket_changes c ON c.seq > $1 AND c.seq <= head.seq \
@@ -36,9 +48,64 @@ pub enum ListenEvent {
     Changed(Vec<Uuid>),
 }
 
+/// The notifications of one connection, and the task that drives it (it ends, with the
+/// reason, when the connection does).
+pub struct Notes {
+    payloads: mpsc::Receiver<String>,
+    driver: JoinHandle<String>,
+}
+
+/// Connects and drives the connection on its own task, keeping its notifications.
+pub async fn connect(config: &Target) -> Result<(Client, Notes), DbError> {
+    let (client, mut connection) = config.connect_raw().await?;
+    let (tx, payloads) = mpsc::channel(NOTES);
+    let driver = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                // A full queue already has a read coming; nobody listening is fine too.
+                Ok(AsyncMessage::Notification(n)) => {
+                    let _ = tx.try_send(n.payload().to_owned());
+                }
+                Ok(_) => {}
+                Err(e) => return super::describe(&e),
+            }
+        }
+        "the connection to the database was closed".to_owned()
+    });
+    Ok((client, Notes { payloads, driver }))
+}
+
+/// The connection a client's queries use, kept by the live task.
+pub struct Link {
+    /// The person's settings (with their password): reconnections use the current ones.
+    pub config: Arc<Mutex<Target>>,
+    /// The current connection, replaced after a reconnect (None until the first).
+    pub client: watch::Sender<Option<Arc<Client>>>,
+    /// The notifications of the current connection, when one is already open.
+    pub notes: Option<Notes>,
+    /// False on a hot standby, which refuses LISTEN: then only heartbeat and reconnect.
+    pub listens: bool,
+    /// Requests in flight on the connection (the heartbeat waits longer behind them).
+    pub busy: Arc<AtomicUsize>,
+}
+
+impl Link {
+    /// A link that connects by itself (a listener with no queries of its own).
+    pub fn standalone(config: Target) -> Link {
+        Link {
+            config: Arc::new(Mutex::new(config)),
+            client: watch::Sender::new(None),
+            notes: None,
+            listens: true,
+            busy: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
 /// Runs until `stop` is cancelled or `events` is closed.
 pub async fn run(
-    config: Target,
+    mut link: Link,
     events: mpsc::UnboundedSender<ListenEvent>,
     stop: CancellationToken,
 ) {
@@ -47,7 +114,7 @@ pub async fn run(
     loop {
         let why = tokio::select! {
             _ = stop.cancelled() => return,
-            why = listen_once(&config, &events, &mut attempt, &mut was_online) => why,
+            why = live_once(&mut link, &events, &mut attempt, &mut was_online) => why,
         };
         if events.is_closed() {
             return;
@@ -75,54 +142,69 @@ pub async fn run(
 }
 
 /// One connection's life; returns why it ended.
-async fn listen_once(
-    config: &Target,
+async fn live_once(
+    link: &mut Link,
     events: &mpsc::UnboundedSender<ListenEvent>,
     attempt: &mut u32,
     was_online: &mut bool,
 ) -> String {
-    let (client, mut connection) = match config.connect_raw().await {
-        Ok(pair) => pair,
-        Err(e) => return e.to_string(),
-    };
-    let (notes_tx, mut notes) = mpsc::unbounded_channel();
-    let driver = tokio::spawn(async move {
-        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-        while let Some(message) = messages.next().await {
-            match message {
-                Ok(AsyncMessage::Notification(n)) => {
-                    if notes_tx.send(n.payload().to_owned()).is_err() {
-                        return "listener stopped".to_owned();
-                    }
+    let (client, notes) = match link.notes.take() {
+        Some(notes) => match link.client.borrow().clone() {
+            Some(client) => (client, notes),
+            None => return "no connection to listen on".to_owned(),
+        },
+        None => {
+            let config = link.config.lock().expect("settings lock").clone();
+            match connect(&config).await {
+                Ok((client, notes)) => {
+                    let client = Arc::new(client);
+                    link.client.send_replace(Some(client.clone()));
+                    (client, notes)
                 }
-                Ok(_) => {}
-                Err(e) => return super::describe(&e),
+                Err(e) => return e.to_string(),
             }
         }
-        "the connection to the database was closed".to_owned()
-    });
-    if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
-        driver.abort();
-        return super::describe(&e);
-    }
+    };
+    let Notes {
+        payloads: mut notes,
+        driver,
+    } = notes;
+    let mut driver = driver;
+    let why = serve(
+        &client,
+        &mut notes,
+        &mut driver,
+        link,
+        events,
+        attempt,
+        was_online,
+    )
+    .await;
+    driver.abort();
+    why
+}
+
+async fn serve(
+    client: &Client,
+    notes: &mut mpsc::Receiver<String>,
+    driver: &mut JoinHandle<String>,
+    link: &Link,
+    events: &mpsc::UnboundedSender<ListenEvent>,
+    attempt: &mut u32,
+    was_online: &mut bool,
+) -> String {
     // Where reading starts: everything before it is covered by the refetch that Online causes.
-    let mut last: i64 = match client
-        .query_one("SELECT coalesce(public.ticket_changes_head(), 0)", &[])
-        .await
-    {
-        Ok(row) => row.get(0),
-        Err(e) => {
-            driver.abort();
-            return super::describe(&e);
+    let mut last: i64 = 0;
+    let mut read = None;
+    if link.listens {
+        match subscribe(client).await {
+            Ok((head, statement)) => {
+                last = head;
+                read = Some(statement);
+            }
+            Err(e) => return super::describe(&e),
         }
-    };
-    let read = match client.prepare(READ_CHANGES).await {
-        Ok(s) => s,
-        Err(e) => {
-            driver.abort();
-            return super::describe(&e);
-        }
-    };
+    }
     *attempt = 0;
     *was_online = true;
     let _ = events.send(ListenEvent::Online);
@@ -132,7 +214,6 @@ async fn listen_once(
     let mut last_flush: Option<tokio::time::Instant> = None;
     let flush = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(flush);
-    let mut driver = driver;
     loop {
         tokio::select! {
             note = notes.recv() => match note {
@@ -146,13 +227,15 @@ async fn listen_once(
                         pending = true;
                     }
                 }
-                None => break,
+                // The driver ended: its reason comes below.
+                None => return (&mut *driver).await.unwrap_or_else(|e| format!("connection task failed: {e}")),
             },
             () = &mut flush, if pending => {
                 pending = false;
                 last_flush = Some(tokio::time::Instant::now());
                 flush.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(3600));
-                let rows = match client.query(&read, &[&last]).await {
+                let Some(read) = read.as_ref() else { continue };
+                let rows = match client.query(read, &[&last]).await {
                     Ok(rows) => rows,
                     Err(e) => return super::describe(&e),
                 };
@@ -167,21 +250,58 @@ async fn listen_once(
                 }
                 // Changes this person may not read leave nothing to do: no event at all.
                 if !ids.is_empty() && events.send(ListenEvent::Changed(ids)).is_err() {
-                    break;
+                    return "listener stopped".to_owned();
                 }
             }
             _ = heartbeat.tick() => {
-                match tokio::time::timeout(HEARTBEAT_TIMEOUT, client.simple_query("")).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return super::describe(&e),
-                    Err(_) => return "the database did not answer for 2 s".to_owned(),
+                if let Err(why) = check(client, &link.busy).await {
+                    return why;
                 }
             }
-            why = &mut driver => {
-                return why.unwrap_or_else(|e| format!("listener task failed: {e}"));
+            why = &mut *driver => {
+                return why.unwrap_or_else(|e| format!("connection task failed: {e}"));
             }
         }
     }
-    driver.abort();
-    "listener stopped".to_owned()
+}
+
+/// LISTENs on the person's channels; returns the head to read from and the read statement.
+async fn subscribe(
+    client: &Client,
+) -> Result<(i64, tokio_postgres::Statement), tokio_postgres::Error> {
+    let channels: Vec<String> = client
+        .query_one("SELECT public.my_change_channels()", &[])
+        .await?
+        .get(0);
+    // The names come from the database and are plain identifiers (tickets_ and hex digits).
+    let listen: String = channels
+        .iter()
+        .filter(|c| c.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric()))
+        .map(|c| format!("LISTEN {c};"))
+        .collect();
+    client.batch_execute(&listen).await?;
+    let head: i64 = client
+        .query_one("SELECT coalesce(public.ticket_changes_head(), 0)", &[])
+        .await?
+        .get(0);
+    let read = client.prepare(READ_CHANGES).await?;
+    Ok((head, read))
+}
+
+/// The connection answers: within 2 s when idle, or later when the person's own requests are
+/// ahead of the check (answers come in order).
+async fn check(client: &Client, busy: &AtomicUsize) -> Result<(), String> {
+    let ping = client.simple_query("");
+    tokio::pin!(ping);
+    let answered = match tokio::time::timeout(HEARTBEAT_TIMEOUT, &mut ping).await {
+        Ok(answer) => answer,
+        Err(_) if busy.load(Ordering::Relaxed) > 0 => {
+            match tokio::time::timeout(BUSY_TIMEOUT - HEARTBEAT_TIMEOUT, &mut ping).await {
+                Ok(answer) => answer,
+                Err(_) => return Err("the database did not answer for 75 s".to_owned()),
+            }
+        }
+        Err(_) => return Err("the database did not answer for 2 s".to_owned()),
+    };
+    answered.map(|_| ()).map_err(|e| super::describe(&e))
 }

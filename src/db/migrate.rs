@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_rls_plans_like_the_floor.sql"),
     migration!(20, "0020_change_log.sql"),
     migration!(21, "0021_abuse_limits.sql"),
+    migration!(22, "0022_private_change_channels.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

@@ -1,11 +1,13 @@
-//! A person's own database session: the login, what the session needs to start (who am I, the
-//! moves, the agents), and replacing a connection the server ended. Answers in model types.
+//! A person's own database session: the login and what the session needs to start (who am I,
+//! the moves, the agents). Answers in model types. The connection it opens is the person's
+//! only one: `listen` keeps it (notifications, heartbeat, reconnecting).
 
 use super::connect::Target;
 use super::error::DbError;
+use super::listen::{self, Notes};
 use super::repo;
 use crate::model::*;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio_postgres::Client;
 
 /// One logged-in person's connection. Cheap to clone; the connection is shared.
@@ -14,12 +16,14 @@ pub struct Session {
     pub client: Arc<Client>,
     pub me: Me,
     /// The person's connection settings (with their password), for reconnecting.
-    pub config: Target,
+    pub config: Arc<Mutex<Target>>,
 }
 
 /// What the client needs to start: the session and the rules it shows.
 pub struct Opened {
     pub session: Session,
+    /// The notifications of the session's connection, for the live task that keeps it.
+    pub notes: Notes,
     pub moves: Vec<Move>,
     pub agents: Vec<PersonName>,
     /// Set when the server takes no changes (a standby, or read-only by configuration).
@@ -39,8 +43,7 @@ pub async fn open(
         config.password(p);
     }
     let typed = password.is_some_and(|p| !p.is_empty());
-    let client = config
-        .connect()
+    let (client, notes) = listen::connect(&config)
         .await
         .map_err(|e| login_error(e, login, typed))?;
     let me = repo::whoami(&client)
@@ -65,8 +68,9 @@ pub async fn open(
         session: Session {
             client: Arc::new(client),
             me,
-            config,
+            config: Arc::new(Mutex::new(config)),
         },
+        notes,
         moves,
         agents,
         read_only,
@@ -89,19 +93,5 @@ fn login_error(e: DbError, login: &str, typed: bool) -> LoginError {
         }
         DbError::Unreachable(m) => LoginError::Unreachable(m),
         DbError::Refused { message, .. } => LoginError::Refused(message),
-    }
-}
-
-impl Session {
-    /// A session ended by the server (restart, pg_terminate_backend) is replaced before the
-    /// next request rather than failing every request after it.
-    pub async fn reconnect_if_closed(&mut self) -> Result<(), DbError> {
-        if !self.client.is_closed() {
-            return Ok(());
-        }
-        let client = self.config.connect().await?;
-        tracing::info!("main session reconnected");
-        self.client = Arc::new(client);
-        Ok(())
     }
 }

@@ -7,11 +7,14 @@
 use super::drafts::DraftSaver;
 use crate::app::{Effect, LoadKind, Msg, Reply};
 use crate::db::Target;
-use crate::db::listen::{self, ListenEvent};
+use crate::db::listen::{self, Link, ListenEvent};
 use crate::db::{repo, session, session::Session, thread};
 use crate::drafts::DraftStore;
 use crate::model::*;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{mpsc, watch};
+use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
 /// A ticket's conversation is read up to this many entries at a time.
@@ -29,12 +32,47 @@ pub fn spawn(
     tx
 }
 
-/// The logged-in person's session and the token that stops their LISTEN task.
+/// The logged-in person's session, the connection their live task keeps, and the token that
+/// stops that task.
 struct LoggedIn {
     session: Session,
+    /// The current connection (the live task replaces it after a reconnect).
+    client: watch::Receiver<Option<Arc<Client>>>,
+    /// Requests in flight, which the live task's heartbeat waits behind.
+    busy: Arc<AtomicUsize>,
     stop_listening: CancellationToken,
-    /// False on a standby, which refuses LISTEN.
-    session_listens: bool,
+}
+
+impl LoggedIn {
+    /// The session on the current connection, or why there is none (the live task is
+    /// reconnecting, and says so itself).
+    fn current(&mut self) -> Result<Session, DbError> {
+        match self.client.borrow().clone() {
+            Some(client) if !client.is_closed() => {
+                self.session.client = client;
+                Ok(self.session.clone())
+            }
+            _ => Err(DbError::Unreachable(
+                "the connection to the database was lost; reconnecting".into(),
+            )),
+        }
+    }
+}
+
+/// Counts a request in flight while it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(busy: &Arc<AtomicUsize>) -> InFlight {
+        busy.fetch_add(1, Ordering::Relaxed);
+        InFlight(busy.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Drop for LoggedIn {
@@ -64,12 +102,10 @@ async fn run(
                     ListenEvent::Changed(ids) => Reply::Changed { ids },
                     ListenEvent::Offline(why) => Reply::Connection { online: false, message: why },
                     ListenEvent::Online => {
-                        // The server is back: make sure the main session is too, then say so.
-                        let Some(c) = current.as_mut() else { continue };
-                        match c.session.reconnect_if_closed().await {
-                            Ok(()) => Reply::Connection { online: true, message: String::new() },
-                            Err(why) => Reply::Connection { online: false, message: why.to_string() },
+                        if current.is_none() {
+                            continue;
                         }
+                        Reply::Connection { online: true, message: String::new() }
                     }
                 };
                 if replies.send(Msg::Db(reply)).await.is_err() {
@@ -99,19 +135,29 @@ async fn run(
                             let (draft, reply_drafts) = drafts.load(&login).await;
                             drafts.set_login(&login);
                             let stop_listening = CancellationToken::new();
-                            // A hot standby refuses LISTEN: no live connection to retry forever.
-                            if opened.read_only != Some(ReadOnlyServer::Standby) {
-                                tokio::spawn(listen::run(
-                                    opened.session.config.clone(),
-                                    live_tx.clone(),
-                                    stop_listening.clone(),
-                                ));
-                            }
+                            let busy = Arc::new(AtomicUsize::new(0));
+                            let (client, client_rx) =
+                                watch::channel(Some(opened.session.client.clone()));
+                            // The one connection: kept (and replaced when lost) by the live
+                            // task, which also listens on it, except on a hot standby (no LISTEN).
+                            let link = Link {
+                                config: opened.session.config.clone(),
+                                client,
+                                notes: Some(opened.notes),
+                                listens: opened.read_only != Some(ReadOnlyServer::Standby),
+                                busy: busy.clone(),
+                            };
+                            tokio::spawn(listen::run(
+                                link,
+                                live_tx.clone(),
+                                stop_listening.clone(),
+                            ));
                             let me = opened.session.me.clone();
                             current = Some(LoggedIn {
                                 session: opened.session,
+                                client: client_rx,
+                                busy,
                                 stop_listening,
-                                session_listens: read_only != Some(ReadOnlyServer::Standby),
                             });
                             Reply::LoggedIn {
                                 me,
@@ -138,24 +184,20 @@ async fn run(
                 }
                 Effect::ChangePassword { password } => {
                     let Some(c) = current.as_mut() else { continue };
-                    let result = match c.session.reconnect_if_closed().await {
-                        Err(e) => Err(DbError::Unreachable(e.to_string())),
-                        Ok(()) => {
-                            crate::people::change_own_password(&c.session.client, &password).await
+                    let result = match c.current() {
+                        Err(e) => Err(e),
+                        Ok(session) => {
+                            let _busy = InFlight::new(&c.busy);
+                            crate::people::change_own_password(&session.client, &password).await
                         }
                     };
                     if result.is_ok() {
-                        // Reconnections, and the LISTEN connection, log in with the new one.
-                        c.session.config.password(&password);
-                        if c.session_listens {
-                            c.stop_listening.cancel();
-                            c.stop_listening = CancellationToken::new();
-                            tokio::spawn(listen::run(
-                                c.session.config.clone(),
-                                live_tx.clone(),
-                                c.stop_listening.clone(),
-                            ));
-                        }
+                        // Reconnections log in with the new one.
+                        c.session
+                            .config
+                            .lock()
+                            .expect("settings lock")
+                            .password(&password);
                     }
                     let reply = Reply::PasswordChanged { result };
                     if replies.send(Msg::Db(reply)).await.is_err() {
@@ -169,24 +211,28 @@ async fn run(
                 Effect::ClearReplyDraft { ticket } => drafts.clear_reply(ticket),
                 effect => {
                     let Some(c) = current.as_mut() else { continue };
-                    if let Err(why) = c.session.reconnect_if_closed().await {
-                        // Nothing could be sent: answer every effect with the reason.
-                        let why = DbError::Unreachable(why.to_string());
-                        if replies.send(Msg::Db(failure(effect, why))).await.is_err() {
-                            break;
+                    let session = match c.current() {
+                        Ok(session) => session,
+                        Err(why) => {
+                            // Nothing could be sent: answer every effect with the reason.
+                            if replies.send(Msg::Db(failure(effect, why))).await.is_err() {
+                                break;
+                            }
+                            continue;
                         }
-                        continue;
-                    }
-                    let (session, replies) = (c.session.clone(), replies.clone());
+                    };
+                    let (busy, replies) = (InFlight::new(&c.busy), replies.clone());
                     if is_action(&effect) {
                         // In order: the state allows one action in flight anyway.
                         let reply = perform(&session, effect).await;
+                        drop(busy);
                         if replies.send(Msg::Db(reply)).await.is_err() {
                             break;
                         }
                     } else {
                         tokio::spawn(async move {
                             let reply = perform(&session, effect).await;
+                            drop(busy);
                             let _ = replies.send(Msg::Db(reply)).await;
                         });
                     }

@@ -289,19 +289,31 @@ pub async fn foreign_change_reaches_no_client(w: &World) -> Check {
     }
 }
 
-/// Anyone may NOTIFY: a forged, far-ahead number must not make a client skip the real
-/// changes that follow (reads are bounded by the database's head, not the payload).
+/// Anyone may NOTIFY on a channel they know: an agent knows the pool's. A forged, far-ahead
+/// number (and noise) sent there by a2 must make a1's client neither read anything nor skip
+/// the real changes that follow (reads are bounded by the database's head, not the payload).
 pub async fn forged_announcement_skips_nothing(w: &World) -> Check {
     w.announce().await;
-    let (events, stop) = listener(w, &w.c1).await;
+    let (events, stop) = listener(w, &w.a1).await;
     let mut events = events;
-    let c2 = w.db.login(&w.c2).await;
-    c2.batch_execute("NOTIFY tickets_changed, '999999'; NOTIFY tickets_changed, 'not a number'")
+    let a2 = w.db.login(&w.a2).await;
+    for channel in own_channels(&a2).await {
+        a2.batch_execute(&format!(
+            "NOTIFY {channel}, '999999'; NOTIFY {channel}, 'not a number'"
+        ))
+        .await
+        .unwrap();
+    }
+    a2.batch_execute("NOTIFY tickets_changed, '999999'")
         .await
         .unwrap();
     let forged = changed(&mut events, Duration::from_millis(500)).await;
-    let a1 = w.db.login(&w.a1).await;
-    a1.execute("SELECT claim_ticket($1)", &[&w.c1_ticket])
+    let admin = w.db.login(&w.admin).await;
+    admin
+        .execute(
+            "UPDATE tickets SET priority = 'high' WHERE id = $1",
+            &[&w.c1_ticket],
+        )
         .await
         .unwrap();
     w.announce().await;
@@ -313,7 +325,103 @@ pub async fn forged_announcement_skips_nothing(w: &World) -> Check {
     match real {
         Some(ids) if ids == vec![w.c1_ticket] => Ok(()),
         other => Err(format!(
-            "after a forged head, the real claim of c1's ticket gave {other:?}"
+            "after a forged head, the real change of the pool's ticket gave {other:?}"
         )),
     }
+}
+
+/// The notifier wakes only the audiences of a change (0022): a2's change of c2's ticket is
+/// announced on c2's private channel, and on none of c1's.
+pub async fn foreign_change_wakes_no_channel(w: &World) -> Check {
+    w.announce().await;
+    let (c1, mut c1_notes) = watched_login(w.db.login_config(&w.c1))
+        .await
+        .map_err(|e| describe(&e))?;
+    let (c2, mut c2_notes) = watched_login(w.db.login_config(&w.c2))
+        .await
+        .map_err(|e| describe(&e))?;
+    listen_on_own(&c1).await;
+    listen_on_own(&c2).await;
+    let a2 = w.db.login(&w.a2).await;
+    a2.execute(
+        "UPDATE tickets SET priority = 'low' WHERE id = $1",
+        &[&w.c2_ticket],
+    )
+    .await
+    .unwrap();
+    let head = w.announce().await;
+    match next_notification(&mut c2_notes, Duration::from_secs(5)).await {
+        Some(n) if n.payload() == head.to_string() => {}
+        other => return Err(format!("c2's channel heard {other:?}, expected {head}")),
+    }
+    match next_notification(&mut c1_notes, Duration::from_millis(700)).await {
+        None => Ok(()),
+        Some(n) => Err(format!(
+            "c1's channel {} was woken by c2's change",
+            n.channel()
+        )),
+    }
+}
+
+/// An internal note wakes the staff who may read it and not the ticket's customer, whose
+/// client would learn at least that something was written about them.
+pub async fn internal_note_wakes_no_customer(w: &World) -> Check {
+    w.announce().await;
+    let (c2, mut c2_notes) = watched_login(w.db.login_config(&w.c2))
+        .await
+        .map_err(|e| describe(&e))?;
+    let (a2, mut a2_notes) = watched_login(w.db.login_config(&w.a2))
+        .await
+        .map_err(|e| describe(&e))?;
+    listen_on_own(&c2).await;
+    listen_on_own(&a2).await;
+    a2.execute(
+        "INSERT INTO ticket_messages (ticket_id, body, internal) VALUES ($1, 'they are stalling', true)",
+        &[&w.c2_ticket],
+    )
+    .await
+    .map_err(|e| describe(&e))?;
+    let head = w.announce().await;
+    match next_notification(&mut a2_notes, Duration::from_secs(5)).await {
+        Some(n) if n.payload() == head.to_string() => {}
+        other => return Err(format!("a2's channel heard {other:?}, expected {head}")),
+    }
+    match next_notification(&mut c2_notes, Duration::from_millis(700)).await {
+        None => Ok(()),
+        Some(n) => Err(format!(
+            "c2's channel {} was woken by an internal note",
+            n.channel()
+        )),
+    }
+}
+
+/// Channel names are keyed hashes: nobody learns another person's channel (to listen to it,
+/// or to send on it), neither by the naming function nor by reading the key.
+pub async fn channel_names_are_secret(w: &World) -> Check {
+    let c1 = w.db.login(&w.c1).await;
+    let c2_id: Uuid =
+        w.su.query_one("SELECT id FROM users WHERE login = $1", &[&w.c2.login])
+            .await
+            .unwrap()
+            .get(0);
+    refused(
+        &c1,
+        &format!("SELECT app.change_channel('customer:{c2_id}')"),
+        "42501",
+        "permission denied for function change_channel",
+    )
+    .await?;
+    refused(
+        &c1,
+        "SELECT key FROM app.change_channel_key",
+        "42501",
+        "permission denied for table change_channel_key",
+    )
+    .await?;
+    let c2 = w.db.login(&w.c2).await;
+    let (mine, theirs) = (own_channels(&c1).await, own_channels(&c2).await);
+    if mine.iter().any(|c| theirs.contains(c)) {
+        return Err(format!("c1 and c2 share a channel: {mine:?} / {theirs:?}"));
+    }
+    Ok(())
 }
