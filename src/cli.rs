@@ -154,7 +154,9 @@ pub enum Command {
     Man,
     /// Announce changes to live clients: run one beside the database, as a superuser or a
     /// login granted tickets_notifier (writers only queue their changes; without a notifier
-    /// clients are not refreshed live). Runs until interrupted.
+    /// clients are not refreshed live). It also runs the watchdog, which cancels people's
+    /// statements and open transactions past the database's limits (app.limits), whatever
+    /// their sessions set. Runs until interrupted.
     Notifier(AdminDb),
 }
 

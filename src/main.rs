@@ -84,11 +84,19 @@ async fn run(cli: Cli) -> Result<()> {
             db::notifier::check(&pg).await.map_err(|e| eyre!(e))?;
             let _log = tickets::logging::init()?;
             let stop = tokio_util::sync::CancellationToken::new();
+            // The watchdog (issue 14 item 5) runs beside it, on its own connection.
+            let watchdog = tokio::spawn(db::watchdog::run(
+                pg.clone(),
+                db::watchdog::Limits::default(),
+                stop.clone(),
+            ));
             let task = tokio::spawn(db::notifier::run(pg, stop.clone()));
-            println!("announcing changes on tickets_changed; Ctrl-C stops");
+            println!(
+                "announcing changes on tickets_changed, and ending people's over-long statements; Ctrl-C stops"
+            );
             tokio::signal::ctrl_c().await?;
             stop.cancel();
-            let _ = task.await;
+            let _ = tokio::join!(task, watchdog);
             Ok(())
         }
         Some(Command::Demo { reset }) => demo(reset, theme, &file).await,

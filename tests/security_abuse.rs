@@ -13,6 +13,8 @@ mod common;
 mod attack;
 #[path = "security_abuse/attack2.rs"]
 mod attack2;
+#[path = "security_abuse/attack3.rs"]
+mod attack3;
 #[path = "security_abuse/engine.rs"]
 mod engine;
 
@@ -33,6 +35,8 @@ macro_rules! abuse_attacks {
                     use attack::*;
                     #[allow(unused_imports)]
                     use attack2::*;
+                    #[allow(unused_imports)]
+                    use attack3::*;
                     $name(w).boxed()
                 })*
                 _ => panic!("no attack {name}"),
@@ -60,6 +64,7 @@ abuse_attacks!(
     catalogs_list_who_is_who,
     large_objects_for_clients,
     ticket_writes_notify_in_their_own_transaction,
+    timeouts_lifted_by_the_session,
 );
 
 const SUITE: Suite = Suite {
@@ -151,6 +156,10 @@ fn weakenings() -> Vec<(&'static str, String)> {
             "ticket_writes_notify_in_their_own_transaction",
             "CREATE FUNCTION app.weak_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('tickets_changed', NEW.id::text); RETURN NULL; END $$; CREATE TRIGGER zz_notify AFTER INSERT OR UPDATE ON tickets FOR EACH ROW EXECUTE FUNCTION app.weak_notify()".into(),
         ),
+        (
+            "timeouts_lifted_by_the_session",
+            WATCHDOG_THAT_ENDS_NOTHING.into(),
+        ),
     ]
 }
 
@@ -166,6 +175,12 @@ const REVEALING_LOCK: &str = "CREATE OR REPLACE FUNCTION app.lock_ticket_for(tic
         END IF;
         RETURN t;
     END $$";
+
+/// The watchdog as a session's own settings alone would have it: it looks, and ends nothing.
+const WATCHDOG_THAT_ENDS_NOTHING: &str = "CREATE OR REPLACE FUNCTION app.end_overlong_sessions(
+        longest_statement interval DEFAULT NULL, longest_idle interval DEFAULT NULL)
+    RETURNS TABLE (pid integer, login text, database text, action text, lasted interval)
+    LANGUAGE sql AS $$ SELECT 0, '', '', '', interval '0s' WHERE false $$";
 
 /// A trigger that stamps `column` of `table` with the transaction's start, as 0002 did.
 fn stamp_with_now(table: &str, column: &str) -> String {
@@ -199,6 +214,7 @@ async fn weakened_rules_are_detected() {
         "same_name_from_elsewhere_is_nobody",
         "one_customer_takes_every_connection",
         "catalogs_list_who_is_who",
+        "timeouts_lifted_by_the_session",
     ];
     let weakenings = weakenings().into_iter().filter(|(n, _)| chosen.contains(n));
     assert_weakenings_detected(&SUITE, weakenings.collect()).await;
@@ -254,4 +270,72 @@ async fn user_list_prints_no_escape_sequences() {
         bad.is_empty(),
         "control characters reached the terminal: {bad:?}\n{stdout:?}"
     );
+}
+
+/// Item 5, end to end: `tickets notifier` runs the watchdog, which enforces the limits the DBA
+/// set in app.limits on a customer who lifted her own statement_timeout, and says in the
+/// notifier's log whom it cancelled, which backend and after how long. (Proven to fail with
+/// the watchdog not spawned by the notifier command.)
+#[tokio::test]
+async fn the_notifier_cancels_a_statement_past_the_limit_and_logs_it() {
+    let db = common::TestDb::new().await;
+    let alice = db.person("customer", "alice").await;
+    let su = db.admin().await;
+    su.batch_execute("UPDATE app.limits SET longest_statement = '1 second'")
+        .await
+        .unwrap();
+    let c = db.login(&alice).await;
+    c.batch_execute("SET statement_timeout = 0").await.unwrap();
+    let pid: i32 = c
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let home = tempfile::tempdir().unwrap();
+    let mut notifier = std::process::Command::new(env!("CARGO_BIN_EXE_tickets"))
+        .arg("notifier")
+        .env("DATABASE_URL", db.admin_conninfo())
+        .envs(common::private_home_env(home.path()))
+        .env_remove("TICKETS_CONFIG")
+        .env_remove("TICKETS_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run tickets notifier");
+    let slept = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        c.execute("SELECT pg_sleep(600)", &[]),
+    )
+    .await;
+    // The log: the line naming alice's login and backend (written within moments).
+    let logs = home.path().join(".local/state/tickets/logs");
+    let mut line = None;
+    for _ in 0..50 {
+        line = std::fs::read_dir(&logs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            .flat_map(|text| text.lines().map(str::to_owned).collect::<Vec<_>>())
+            .find(|l| l.contains("watchdog: cancelled statement") && l.contains(&alice.login));
+        if line.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = notifier.kill();
+    let _ = notifier.wait();
+    let slept = match slept {
+        Ok(r) => r,
+        Err(_) => {
+            su.execute("SELECT pg_cancel_backend($1)", &[&pid])
+                .await
+                .unwrap();
+            panic!("a customer's statement ran 30 s past a limit of 1 s under `tickets notifier`");
+        }
+    };
+    assert_eq!(common::sqlstate(slept), "57014");
+    let line = line.expect("the notifier's log names the cancelled statement");
+    assert!(line.contains(&format!("pid={pid}")), "{line}");
+    assert!(line.contains("seconds="), "{line}");
 }

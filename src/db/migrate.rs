@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(20, "0020_change_log.sql"),
     migration!(21, "0021_abuse_limits.sql"),
     migration!(22, "0022_private_change_channels.sql"),
+    migration!(23, "0023_watchdog.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

@@ -14,6 +14,7 @@ pub mod repo;
 pub mod session;
 pub mod thread;
 pub mod tls;
+pub mod watchdog;
 
 pub use connect::{Target, connect, connect_config};
 pub use error::{DbError, describe};
