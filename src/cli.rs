@@ -216,8 +216,12 @@ pub enum UserCommand {
         db: AdminDb,
     },
     /// Disable a person: they can no longer log in; open sessions end; their history stays.
+    /// Their active tickets go back to the pool, or to the agent given with --hand-to.
     Disable {
         login: String,
+        /// Hand the person's active tickets to this active agent instead of the pool.
+        #[arg(long, value_name = "LOGIN")]
+        hand_to: Option<String>,
         #[command(flatten)]
         db: AdminDb,
     },

@@ -184,10 +184,13 @@ async fn user(cmd: UserCommand, file: &FileConfig) -> Result<()> {
             print!("{}", people::format_table(&people::list(&client).await?));
             Ok(())
         }
-        UserCommand::Disable { login, db } => {
+        UserCommand::Disable { login, hand_to, db } => {
             let client = ready_client(&db, file).await?;
-            people::disable(&client, &login).await?;
-            println!("disabled {login}: they can no longer log in; their history stays");
+            let handed = people::disable(&client, &login, hand_to.as_deref()).await?;
+            println!(
+                "{}",
+                people::disabled_sentence(&login, hand_to.as_deref(), handed)
+            );
             Ok(())
         }
         UserCommand::Enable { login, db } => {

@@ -65,11 +65,27 @@ pub async fn change_own_password(client: &Client, password: &str) -> Result<(), 
     Ok(())
 }
 
-pub async fn disable(client: &Client, login: &str) -> Result<(), DbError> {
-    client
-        .execute("SELECT public.disable_person($1)", &[&login])
+/// Disables a person and hands on their active tickets: released to the pool, or handed to
+/// the active agent `hand_to`. Returns how many tickets were handed on.
+pub async fn disable(client: &Client, login: &str, hand_to: Option<&str>) -> Result<i32, DbError> {
+    let row = client
+        .query_one("SELECT public.disable_person($1, $2)", &[&login, &hand_to])
         .await?;
-    Ok(())
+    Ok(row.get(0))
+}
+
+/// What `tickets user disable` prints: who, and what became of their active tickets.
+pub fn disabled_sentence(login: &str, hand_to: Option<&str>, handed: i32) -> String {
+    let tickets = match handed {
+        1 => "1 active ticket".to_owned(),
+        n => format!("{n} active tickets"),
+    };
+    let what = match (handed, hand_to) {
+        (0, _) => "they held no active tickets".to_owned(),
+        (_, None) => format!("released {tickets} to the pool"),
+        (_, Some(heir)) => format!("handed {tickets} to {heir}"),
+    };
+    format!("disabled {login}: they can no longer log in, and their history stays; {what}")
 }
 
 pub async fn enable(client: &Client, login: &str) -> Result<(), DbError> {

@@ -163,7 +163,7 @@ async fn login_failures_say_what_is_wrong() {
     assert_eq!(c.login_error().as_deref(), Some("Wrong login or password."));
 
     let admin = db.admin().await;
-    tickets::people::disable(&admin, &carol.login)
+    tickets::people::disable(&admin, &carol.login, None)
         .await
         .unwrap();
     let mut c = Client::start(&db, &carol);

@@ -136,9 +136,9 @@ const MIRROR_ONLY: &str = "CREATE OR REPLACE FUNCTION app.current_person() RETUR
     SELECT * FROM public.users u WHERE u.id = nullif(current_setting('app.user_id', true), '')::uuid $$;
     ALTER ROLE {c1.login} IN DATABASE {db} RESET ALL";
 /// disable_person that only marks the users row: the login and its sessions live on.
-const MARK_ONLY: &str = "CREATE OR REPLACE FUNCTION public.disable_person(login text) RETURNS void
+const MARK_ONLY: &str = "CREATE OR REPLACE FUNCTION public.disable_person(login text, hand_to text DEFAULT NULL) RETURNS integer
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    UPDATE public.users u SET disabled_at = now() WHERE u.login = disable_person.login $$";
+    UPDATE public.users u SET disabled_at = now() WHERE u.login = disable_person.login RETURNING 0 $$";
 
 fn weakenings() -> Vec<(&'static str, String)> {
     let named = [

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_abuse_limits.sql"),
     migration!(22, "0022_private_change_channels.sql"),
     migration!(23, "0023_watchdog.sql"),
+    migration!(24, "0024_disable_hands_on_tickets.sql"),
 ];
 
 /// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.

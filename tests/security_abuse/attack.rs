@@ -287,7 +287,7 @@ pub async fn provisioner_switches_on_a_privileged_role(w: &World) -> Check {
 pub async fn provisioner_functions_are_the_known_ones(w: &World) -> Check {
     let known = [
         "create_person(text,user_role,text,text,text)",
-        "disable_person(text)",
+        "disable_person(text,text)",
         "enable_person(text)",
         "app.apply_login_limits(text,user_role)",
     ];

@@ -167,6 +167,8 @@ pub async fn people_functions_for_non_admins(w: &World) -> Check {
         c1 | 42501 permission denied for function disable_person | SELECT disable_person('{a1.login}')
         a1 | 42501 permission denied for function enable_person | SELECT enable_person('{a2.login}')
         a1 | 42501 permission denied for function require_people_manager | SELECT app.require_people_manager()
+        a1 | 42501 permission denied for function hand_on_tickets_of | SELECT app.hand_on_tickets_of({a2}, {a1})
+        c1 | 42501 permission denied for function hand_on_tickets_of | SELECT app.hand_on_tickets_of({a1}, NULL)
     ").await
 }
 
