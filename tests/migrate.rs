@@ -3,7 +3,7 @@
 mod common;
 
 use common::TestDb;
-use tickets::db::migrate::{self, MIGRATIONS, MigrateError};
+use tickets::db::migrate::{self, MIGRATIONS, MigrateError, Migration};
 
 #[test]
 fn every_migration_file_is_embedded_in_order() {
@@ -34,8 +34,10 @@ async fn migrate_applies_everything_once_then_nothing() {
     assert_eq!(migrate::pending(&admin).await.unwrap(), 0);
 }
 
+/// Migrators take turns per migration (a lock on the bookkeeping table), so two at once may
+/// share the work; each migration is applied once, and both end up up to date.
 #[tokio::test]
-async fn concurrent_migrations_both_succeed_and_one_applies() {
+async fn concurrent_migrations_both_succeed_and_each_migration_applies_once() {
     // Roles exist after the first database of the cluster; this measures the per-database race.
     let _warm = TestDb::new().await;
     for _ in 0..3 {
@@ -43,15 +45,12 @@ async fn concurrent_migrations_both_succeed_and_one_applies() {
         let (mut a, mut b) = (db.admin().await, db.admin().await);
         let (ra, rb) = tokio::join!(migrate::migrate(&mut a), migrate::migrate(&mut b));
         let (ra, rb) = (ra.expect("first migrate"), rb.expect("second migrate"));
-        assert_eq!(
-            ra.applied.len() + rb.applied.len(),
-            MIGRATIONS.len(),
-            "{ra:?} {rb:?}"
-        );
-        assert!(
-            ra.applied.is_empty() || rb.applied.is_empty(),
-            "both applied: {ra:?} {rb:?}"
-        );
+        let mut both: Vec<&String> = ra.applied.iter().chain(&rb.applied).collect();
+        both.sort();
+        let all: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
+        assert_eq!(both, all, "{ra:?} {rb:?}");
+        assert_eq!(ra.applied.len() + ra.already, MIGRATIONS.len());
+        assert_eq!(rb.applied.len() + rb.already, MIGRATIONS.len());
     }
 }
 
@@ -125,4 +124,127 @@ async fn a_non_superuser_cannot_migrate_and_nothing_is_created() {
         .unwrap()
         .get(0);
     assert!(!exists);
+}
+
+/// The key of the advisory lock migrate took until issue 14 ("tickets" in ASCII): any login
+/// may take any advisory lock, and keys are shared by everyone in a database.
+const OLD_LOCK_KEY: i64 = 0x0074_6963_6b65_7473;
+
+/// The embedded migrations and one more of a test's own.
+fn with_one_more(sql: &'static str) -> Vec<Migration> {
+    let mut all: Vec<Migration> = MIGRATIONS
+        .iter()
+        .map(|m| Migration {
+            version: m.version,
+            name: m.name,
+            sql: m.sql,
+        })
+        .collect();
+    let version = all.len() as i32 + 1;
+    all.push(Migration {
+        version,
+        name: "9999_a_test_of_its_own.sql",
+        sql,
+    });
+    all
+}
+
+/// Issue 14 item 9: a customer holding the advisory key migrate used to take cannot stop
+/// migrate, neither on a new database of the cluster (where she may connect before it is
+/// migrated) nor on her own with a migration pending. (Proven to fail with the advisory lock:
+/// the first waited forever, the second failed on the lock timeout.)
+#[tokio::test]
+async fn a_customer_holding_the_old_lock_key_does_not_block_migrate() {
+    let home = TestDb::new().await;
+    let alice = home.person("customer", "alice").await;
+    let fresh = TestDb::create_unmigrated().await;
+    let mut held = Vec::new();
+    for db in [&fresh.name, &home.name] {
+        let c = tickets::db::connect_config(&common::config_for(
+            &alice.login,
+            Some(&alice.password),
+            db,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("alice connects to {db}: {e}"));
+        c.execute("SELECT pg_advisory_lock($1)", &[&OLD_LOCK_KEY])
+            .await
+            .unwrap();
+        held.push(c);
+    }
+    let within = std::time::Duration::from_secs(30);
+    let report = tokio::time::timeout(within, fresh.migrate())
+        .await
+        .expect("migrate of a new database waited on a customer's advisory lock");
+    assert_eq!(report.applied.len(), MIGRATIONS.len());
+    let mut su = home.admin().await;
+    let report = tokio::time::timeout(
+        within,
+        migrate::migrate_with(&mut su, &with_one_more("SELECT 1")),
+    )
+    .await
+    .expect("migrate waited on a customer's advisory lock")
+    .expect("migrate with a customer holding the old key");
+    assert_eq!(report.applied, ["9999_a_test_of_its_own.sql"]);
+}
+
+/// The lock migrators take turns on is one nobody but a superuser can take: not a customer,
+/// not an admin (who may read the bookkeeping table, a lock that does not conflict).
+#[tokio::test]
+async fn nobody_but_superusers_can_take_the_migrate_lock() {
+    let db = TestDb::new().await;
+    for (role, base) in [("customer", "alice"), ("admin", "ada")] {
+        let p = db.person(role, base).await;
+        let c = db.login(&p).await;
+        for sql in [
+            "LOCK TABLE public.schema_migrations IN EXCLUSIVE MODE",
+            "LOCK TABLE public.schema_migrations IN ROW SHARE MODE",
+            "LOCK TABLE public.schema_migrations IN SHARE MODE",
+            "SELECT 1 FROM public.schema_migrations FOR KEY SHARE",
+        ] {
+            let tx = format!("BEGIN; {sql}");
+            let got = c.batch_execute(&tx).await;
+            assert_eq!(common::sqlstate(got), "42501", "{base}: {sql}");
+            c.batch_execute("ROLLBACK").await.unwrap();
+        }
+    }
+}
+
+/// When a migration waits too long for a lock a person holds (their transaction on tickets),
+/// migrate says who holds it, their backend and since when, instead of a bare lock timeout.
+#[tokio::test]
+async fn a_migration_behind_a_persons_lock_names_the_holder() {
+    let db = TestDb::new().await;
+    let alice = db.person("customer", "alice").await;
+    let c = db.login(&alice).await;
+    c.batch_execute("BEGIN; SELECT count(*) FROM tickets")
+        .await
+        .unwrap();
+    let pid: i32 = c
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let mut su = db.admin().await;
+    su.batch_execute("SET lock_timeout = '1s'").await.unwrap();
+    let err = migrate::migrate_with(
+        &mut su,
+        &with_one_more("ALTER TABLE public.tickets ADD COLUMN probe integer"),
+    )
+    .await
+    .unwrap_err();
+    let said = err.to_string();
+    assert!(
+        matches!(err, MigrateError::LockHeld { .. }),
+        "not a lock refusal: {said}"
+    );
+    for words in [
+        "9999_a_test_of_its_own.sql",
+        alice.login.as_str(),
+        &format!("pid {pid}"),
+        "in a transaction since",
+        "pg_terminate_backend",
+    ] {
+        assert!(said.contains(words), "{words:?} missing from: {said}");
+    }
 }

@@ -1,5 +1,6 @@
-//! Embedded migrations: applied in order, each in its own transaction, serialised by an
-//! advisory lock, and refused when a file already applied has since been edited.
+//! Embedded migrations: applied in order, each in its own transaction, serialised by a lock on
+//! the bookkeeping table that no client can take, and refused when a file already applied has
+//! since been edited.
 
 use super::error::DbError;
 use tokio_postgres::Client;
@@ -48,9 +49,6 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(24, "0024_disable_hands_on_tickets.sql"),
 ];
 
-/// Session advisory lock key: "tickets" in ASCII, so it is recognisable in pg_locks.
-const LOCK_KEY: i64 = 0x0074_6963_6b65_7473;
-
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub applied: Vec<String>,
@@ -71,6 +69,14 @@ pub enum MigrateError {
         "this database has migration {0} which this tickets binary does not know; use a newer tickets"
     )]
     Unknown(i32),
+    #[error(
+        "public.schema_migrations belongs to {0}, not a superuser: someone else made it (migrate relies on nobody but superusers being able to lock it); drop it and run migrate again"
+    )]
+    ForeignBookkeeping(String),
+    #[error(
+        "migration {name} waited too long for a lock held by: {holders}; run migrate again when they are done (the watchdog of `tickets notifier` ends a person's transaction after app.limits.longest_idle_in_transaction), or end them now with SELECT pg_terminate_backend(pid)"
+    )]
+    LockHeld { name: String, holders: String },
     #[error("migration {name} failed: {source}")]
     Failed { name: String, source: DbError },
     #[error("{0}")]
@@ -85,6 +91,14 @@ impl From<tokio_postgres::Error> for MigrateError {
 
 /// Applies what is missing. Safe to run concurrently: the others wait, then find nothing to do.
 pub async fn migrate(client: &mut Client) -> Result<Report, MigrateError> {
+    migrate_with(client, MIGRATIONS).await
+}
+
+/// [`migrate`] with a list of one's own (tests add a migration to the embedded ones).
+pub async fn migrate_with(
+    client: &mut Client,
+    migrations: &[Migration],
+) -> Result<Report, MigrateError> {
     let row = client
         .query_one(
             "SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user",
@@ -100,27 +114,7 @@ pub async fn migrate(client: &mut Client) -> Result<Report, MigrateError> {
     client
         .batch_execute("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0")
         .await?;
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-        .await?;
-    let result = apply_locked(client).await;
-    // Released on disconnect anyway; unlocking here keeps a long-lived connection clean.
-    let _ = client
-        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
-        .await;
-    result
-}
-
-async fn apply_locked(client: &mut Client) -> Result<Report, MigrateError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS public.schema_migrations (
-                 version    integer PRIMARY KEY,
-                 name       text NOT NULL,
-                 checksum   text NOT NULL,
-                 applied_at timestamptz NOT NULL DEFAULT now())",
-        )
-        .await?;
+    create_bookkeeping(client).await?;
     let applied = client
         .query(
             "SELECT version, name, checksum FROM public.schema_migrations ORDER BY version",
@@ -130,11 +124,11 @@ async fn apply_locked(client: &mut Client) -> Result<Report, MigrateError> {
     let mut report = Report::default();
     for row in &applied {
         let version: i32 = row.get(0);
-        if !MIGRATIONS.iter().any(|m| m.version == version) {
+        if !migrations.iter().any(|m| m.version == version) {
             return Err(MigrateError::Unknown(version));
         }
     }
-    for m in MIGRATIONS {
+    for m in migrations {
         let checksum = checksum(client, m.sql).await?;
         if let Some(row) = applied.iter().find(|r| r.get::<_, i32>(0) == m.version) {
             if row.get::<_, String>(2) != checksum {
@@ -148,7 +142,45 @@ async fn apply_locked(client: &mut Client) -> Result<Report, MigrateError> {
             name: m.name.to_owned(),
             source: e.into(),
         };
-        tx.batch_execute(m.sql).await.map_err(failed)?;
+        // Migrators take turns per migration on a lock of the bookkeeping table, which only
+        // its owner (a superuser) and superusers can take: EXCLUSIVE conflicts with every
+        // lock but a plain read's, and the others need UPDATE, DELETE or TRUNCATE on it, which
+        // nobody is granted. (It was an advisory lock: any login could hold its key forever.)
+        // Another migrator is waited for however long its migration takes.
+        let wait: String = tx.query_one("SHOW lock_timeout", &[]).await?.get(0);
+        tx.batch_execute(
+            "SET LOCAL lock_timeout = 0; LOCK TABLE public.schema_migrations IN EXCLUSIVE MODE",
+        )
+        .await?;
+        tx.execute("SELECT set_config('lock_timeout', $1, true)", &[&wait])
+            .await?;
+        let done = tx
+            .query_opt(
+                "SELECT checksum FROM public.schema_migrations WHERE version = $1",
+                &[&m.version],
+            )
+            .await?;
+        if let Some(row) = done {
+            // Applied by another migrator while this one waited.
+            if row.get::<_, String>(0) != checksum {
+                return Err(MigrateError::Edited(m.name.to_owned()));
+            }
+            tx.commit().await?;
+            report.already += 1;
+            continue;
+        }
+        if let Err(e) = tx.batch_execute(m.sql).await {
+            drop(tx);
+            if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+                && let Some(holders) = lock_holders(client).await
+            {
+                return Err(MigrateError::LockHeld {
+                    name: m.name.to_owned(),
+                    holders,
+                });
+            }
+            return Err(failed(e));
+        }
         // Migrations create objects as tickets_owner (SET LOCAL ROLE); the bookkeeping is ours.
         tx.batch_execute("RESET ROLE").await.map_err(failed)?;
         tx.execute(
@@ -162,6 +194,61 @@ async fn apply_locked(client: &mut Client) -> Result<Report, MigrateError> {
         report.applied.push(m.name.to_owned());
     }
     Ok(report)
+}
+
+/// Creates the bookkeeping table if missing (two migrators may race to: the loser finds it
+/// made), and refuses one that a non-superuser owns, since its owner could hold its lock.
+async fn create_bookkeeping(client: &Client) -> Result<(), MigrateError> {
+    let created = client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS public.schema_migrations (
+                 version    integer PRIMARY KEY,
+                 name       text NOT NULL,
+                 checksum   text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await;
+    if let Err(e) = created {
+        use tokio_postgres::error::SqlState;
+        let raced = e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+            || e.code() == Some(&SqlState::DUPLICATE_TABLE);
+        if !raced {
+            return Err(e.into());
+        }
+    }
+    let row = client
+        .query_one(
+            "SELECT r.rolname::text, r.rolsuper FROM pg_catalog.pg_class c
+             JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+             WHERE c.oid = 'public.schema_migrations'::regclass",
+            &[],
+        )
+        .await?;
+    if !row.get::<_, bool>(1) {
+        return Err(MigrateError::ForeignBookkeeping(row.get(0)));
+    }
+    Ok(())
+}
+
+/// Who holds table locks in this database in an open transaction (a migration's lock wait
+/// timed out behind one of them): "login (pid N, in a transaction since HH:MM:SS, state)".
+async fn lock_holders(client: &Client) -> Option<String> {
+    let rows = client
+        .query(
+            "SELECT format('%s (pid %s, in a transaction since %s, %s)', a.usename, a.pid,
+                           to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS TZ'), a.state)
+             FROM pg_catalog.pg_stat_activity a
+             WHERE a.datname = current_database() AND a.pid <> pg_catalog.pg_backend_pid()
+               AND a.xact_start IS NOT NULL
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                           WHERE l.pid = a.pid AND l.granted AND l.locktype = 'relation')
+             ORDER BY a.xact_start",
+            &[],
+        )
+        .await
+        .ok()?;
+    let holders: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    (!holders.is_empty()).then(|| holders.join(", "))
 }
 
 /// SHA-256 of the file, computed by the server so the binary needs no hashing crate.
