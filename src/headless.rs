@@ -129,12 +129,14 @@ impl Headless {
             Screen::Login(f) => f.busy,
             Screen::Main(m) => {
                 m.list.loading.is_some()
+                    || m.rows_req.is_some()
                     || m.detail_req.is_some()
                     || m.thread_req.is_some()
                     || m.audit.loading.is_some()
                     || m.acting
                     || !m.awaiting_echo.is_empty()
                     || m.form.as_ref().is_some_and(|f| f.submitting)
+                    || m.composer.as_ref().is_some_and(|c| c.sending)
             }
         }
     }

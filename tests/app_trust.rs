@@ -64,10 +64,11 @@ fn the_selection_follows_the_ticket_across_a_live_refresh() {
             ids: vec![Uuid::from_u128(104)],
         }),
     );
-    // A new ticket arrives at the top: the cursor stays on its ticket, not its index.
-    let mut rows = vec![row(4, None, Status::Open)];
-    rows.extend(three_rows());
-    assert!(answer_page(&mut app, &effects, rows));
+    // A new, urgent ticket arrives at the top: the cursor stays on its ticket, not its index.
+    let mut new = row(4, None, Status::Open);
+    new.priority = Priority::Urgent;
+    assert!(answer_rows(&mut app, &effects, vec![new]));
+    assert_eq!(main_of(&app).list.rows[0].id, Uuid::from_u128(104));
     assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)));
 }
 
@@ -277,12 +278,15 @@ fn the_opened_ticket_leaving_the_list_returns_to_the_list_not_its_neighbour() {
             ids: vec![Uuid::from_u128(102)],
         }),
     );
-    // The claimed ticket left the pool.
-    let rows: Vec<TicketRow> = three_rows()
-        .into_iter()
-        .filter(|r| r.id != Uuid::from_u128(102))
-        .collect();
-    assert!(answer_page(&mut app, &effects, rows));
+    // The claimed ticket left the pool: the re-read by id finds it no longer there.
+    assert!(answer_rows(&mut app, &effects, Vec::new()));
+    assert!(
+        !main_of(&app)
+            .list
+            .rows
+            .iter()
+            .any(|r| r.id == Uuid::from_u128(102))
+    );
     assert_eq!(
         main_of(&app).focus,
         Pane::List,

@@ -303,8 +303,9 @@ async fn server_search_finds_words_in_subject_and_description_within_the_queue()
     assert_eq!(c.subjects().len(), 3, "Esc clears the search");
 }
 
-/// One change, one refresh: one's own priority change and claim reload the list and the counts
-/// once each (the live echo), not once for the action's answer and again for the echo.
+/// One change, one refresh: one's own priority change and claim re-read the changed row by id
+/// and the counts once each (the live echo), not once for the action's answer and again for
+/// the echo, and never the whole list (issue 13: a change costs only the rows it touches).
 #[tokio::test]
 async fn ones_own_change_refreshes_the_list_and_counts_once() {
     let db = TestDb::new().await;
@@ -330,8 +331,13 @@ async fn ones_own_change_refreshes_the_list_and_counts_once() {
     assert_named(&a.notice(), &subject, ": claimed, it is yours.");
     assert_eq!(
         after.page_loads - before.page_loads,
+        0,
+        "whole-list loads per claim"
+    );
+    assert_eq!(
+        after.row_loads - before.row_loads,
         1,
-        "list loads per claim"
+        "row re-reads per claim"
     );
     assert_eq!(
         after.count_loads - before.count_loads,
@@ -352,8 +358,13 @@ async fn ones_own_change_refreshes_the_list_and_counts_once() {
     assert_named(&a.notice(), &subject, ": priority is now urgent.");
     assert_eq!(
         after.page_loads - before.page_loads,
+        0,
+        "whole-list loads per change"
+    );
+    assert_eq!(
+        after.row_loads - before.row_loads,
         1,
-        "list loads per change"
+        "row re-reads per change"
     );
     assert_eq!(
         after.count_loads - before.count_loads,

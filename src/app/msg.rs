@@ -45,6 +45,14 @@ pub enum Reply {
         append: bool,
         limit: usize,
     },
+    /// The rows among `ids` that are in `queue` now (a live change re-read by id); the
+    /// others left it or may not be read.
+    Rows {
+        req: RequestId,
+        queue: Queue,
+        ids: Vec<Uuid>,
+        rows: Vec<TicketRow>,
+    },
     /// How many tickets each of the person's queues holds.
     Counts {
         counts: Vec<(Queue, i64)>,
@@ -130,6 +138,12 @@ pub enum Effect {
         search: String,
         after: Option<Cursor>,
         limit: usize,
+    },
+    /// Re-reads the list's rows among `ids` (changed tickets), by id.
+    LoadRows {
+        req: RequestId,
+        queue: Queue,
+        ids: Vec<Uuid>,
     },
     LoadCounts,
     LoadTicket {

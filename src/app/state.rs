@@ -257,6 +257,8 @@ pub struct Main {
     pub read_only: Option<ReadOnlyServer>,
     /// Changes arrived while the list was loading: reload once more when it arrives.
     pub refresh_pending: bool,
+    /// Changed rows being re-read by id (the live path's answer to a change on screen).
+    pub rows_req: Option<RequestId>,
     /// Tickets this person just changed whose live echo (the reload of the list and counts)
     /// has not arrived yet.
     pub awaiting_echo: Vec<Uuid>,
@@ -303,6 +305,7 @@ impl Main {
             online: true,
             read_only: None,
             refresh_pending: false,
+            rows_req: None,
             awaiting_echo: Vec::new(),
             list_stale: false,
             audit_stale: false,

@@ -129,17 +129,7 @@ pub async fn list(
             } else {
                 format!("public.search_tickets($6, {cap}) t")
             };
-            let filter = match (q, role) {
-                (Queue::Mine, Role::Customer) => "t.customer_id = $1",
-                (Queue::Mine, _) => {
-                    "t.agent_id = $1 AND t.status IN ('open', 'in_progress', 'waiting_on_customer')"
-                }
-                (Queue::Unassigned, _) => {
-                    "t.agent_id IS NULL AND t.status = 'open' AND $1::uuid IS NOT NULL"
-                }
-                (Queue::All, _) => "$1::uuid IS NOT NULL",
-            };
-            (source, filter)
+            (source, queue_filter(q, role))
         }
     };
     let (keyset, order) = if urgency {
@@ -175,6 +165,49 @@ pub async fn list(
             .query(&sql, &[&me.id, &limit, &at, &prio, &id, &search])
             .await?
     };
+    Ok(rows
+        .iter()
+        .map(|r| TicketRow {
+            unseen: r.get(10),
+            customer_name: r.get(11),
+            ..ticket_row(r)
+        })
+        .collect())
+}
+
+/// Which tickets a queue holds (`$1` is the person): repeats what RLS enforces, so the planner
+/// can pick the matching index.
+fn queue_filter(queue: Queue, role: Role) -> &'static str {
+    match (queue, role) {
+        (Queue::Mine, Role::Customer) => "t.customer_id = $1",
+        (Queue::Mine, _) => {
+            "t.agent_id = $1 AND t.status IN ('open', 'in_progress', 'waiting_on_customer')"
+        }
+        (Queue::Unassigned, _) => {
+            "t.agent_id IS NULL AND t.status = 'open' AND $1::uuid IS NOT NULL"
+        }
+        (Queue::All, _) => "$1::uuid IS NOT NULL",
+    }
+}
+
+/// The rows among `ids` that are in `queue` now, as `list` reads them (unseen marker and
+/// names included): what a live change re-reads, by id, instead of the whole list. Ids the
+/// person may not read, or that left the queue, are simply absent.
+pub async fn queue_rows(
+    client: &Client,
+    me: &Me,
+    queue: Queue,
+    ids: &[Uuid],
+) -> Result<Vec<TicketRow>, DbError> {
+    let sql = format!(
+        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = ANY($2) AND {filter}), \
+              unseen AS MATERIALIZED (SELECT public.unseen_tickets(ARRAY(SELECT id FROM page)) AS id) \
+         SELECT {ROW_COLUMNS}, (t.id IN (SELECT id FROM unseen)), c.display_name FROM page t LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
+        filter = queue_filter(queue, me.role),
+        names = names_of(me.role, "SELECT id FROM page", false),
+        customers = customer_join(me.role)
+    );
+    let rows = client.query(&sql, &[&me.id, &ids]).await?;
     Ok(rows
         .iter()
         .map(|r| TicketRow {

@@ -252,7 +252,7 @@ fn failure(effect: Effect, error: DbError) -> Reply {
             action,
             result: Err(error),
         },
-        Effect::LoadPage { req, .. } => Reply::Failed {
+        Effect::LoadPage { req, .. } | Effect::LoadRows { req, .. } => Reply::Failed {
             req: Some(req),
             load: LoadKind::List,
             error,
@@ -358,6 +358,21 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
                 error,
             },
         },
+        Effect::LoadRows { req, queue, ids } => {
+            match repo::queue_rows(client, me, queue, &ids).await {
+                Ok(rows) => Reply::Rows {
+                    req,
+                    queue,
+                    ids,
+                    rows,
+                },
+                Err(error) => Reply::Failed {
+                    req: Some(req),
+                    load: LoadKind::List,
+                    error,
+                },
+            }
+        }
         Effect::LoadCounts => match repo::counts(client, me).await {
             Ok((counts, unseen)) => Reply::Counts { counts, unseen },
             Err(error) => Reply::Failed {

@@ -28,6 +28,8 @@ pub const NOTICE_TIME: Duration = Duration::from_secs(5);
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
     pub page_loads: usize,
+    /// Changed rows re-read by id (a live change to tickets on screen).
+    pub row_loads: usize,
     pub count_loads: usize,
     pub ticket_loads: usize,
     pub thread_loads: usize,
@@ -39,6 +41,7 @@ impl Stats {
     fn count(&mut self, e: &Effect) {
         match e {
             Effect::LoadPage { .. } => self.page_loads += 1,
+            Effect::LoadRows { .. } => self.row_loads += 1,
             Effect::LoadCounts => self.count_loads += 1,
             Effect::LoadTicket { .. } => self.ticket_loads += 1,
             Effect::LoadThread { .. } => self.thread_loads += 1,

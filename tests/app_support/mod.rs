@@ -140,6 +140,28 @@ pub fn answer_page(app: &mut App, effects: &[Effect], rows: Vec<TicketRow>) -> b
     true
 }
 
+/// Answers the live path's re-read of changed rows (`LoadRows`) with those of `rows` whose id
+/// it asked for (the others left the queue); false when no such effect was asked for.
+pub fn answer_rows(app: &mut App, effects: &[Effect], rows: Vec<TicketRow>) -> bool {
+    let Some((req, queue, ids)) = effects.iter().find_map(|e| match e {
+        Effect::LoadRows { req, queue, ids } => Some((*req, *queue, ids.clone())),
+        _ => None,
+    }) else {
+        return false;
+    };
+    let rows = rows.into_iter().filter(|r| ids.contains(&r.id)).collect();
+    update(
+        app,
+        Msg::Db(Reply::Rows {
+            req,
+            queue,
+            ids,
+            rows,
+        }),
+    );
+    true
+}
+
 /// An entry of the audit feed: ticket `100 + n` created by Cy.
 pub fn audit_entry(n: u128) -> HistoryEntry {
     HistoryEntry {

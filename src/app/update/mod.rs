@@ -6,12 +6,14 @@
 mod actions;
 mod compose;
 mod input;
+mod live;
 mod replies;
 mod words;
 
 use actions::*;
 use compose::*;
 use input::*;
+use live::*;
 use replies::*;
 use words::*;
 

@@ -109,28 +109,8 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             main.list.loading = None;
             main.list.exhausted = rows.len() < limit;
             let keep = main.selected().map(|r| r.id);
-            // A ticket someone else just handed to this agent: say so, once.
-            if !append
-                && main.queue == Queue::Mine
-                && main.me.role == Role::Agent
-                && main.list.loaded
-            {
-                let handed: Vec<String> = rows
-                    .iter()
-                    .filter(|r| r.unseen && r.agent_id == Some(main.me.id))
-                    .filter(|r| !main.list.rows.iter().any(|o| o.id == r.id))
-                    .filter(|r| !main.awaiting_echo.contains(&r.id))
-                    .map(TicketRow::name)
-                    .collect();
-                if let Some(first) = handed.first() {
-                    message = Some((
-                        match handed.len() {
-                            1 => format!("{first} is now yours: it was handed to you."),
-                            n => format!("{n} tickets were handed to you, {first} among them."),
-                        },
-                        false,
-                    ));
-                }
+            if !append {
+                message = handed_to_me(main, &rows).or(message);
             }
             main.list.loaded = true;
             if append {
@@ -155,6 +135,17 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 effects.extend(load_list(main, Load::Again));
             }
             effects
+        }
+        Reply::Rows {
+            req,
+            queue,
+            ids,
+            rows,
+        } => {
+            if main.queue == queue && main.list.loading.is_none() {
+                message = handed_to_me(main, &rows).or(message);
+            }
+            merge_rows(main, req, queue, &ids, rows)
         }
         Reply::Changed { ids } => {
             main.awaiting_echo.retain(|id| !ids.contains(id));
@@ -386,6 +377,9 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             if req.is_some() && req == main.audit.loading {
                 main.audit.loading = None;
             }
+            if req.is_some() && req == main.rows_req {
+                main.rows_req = None;
+            }
             if req.is_some() && req == main.detail_req {
                 main.detail_req = None;
             }
@@ -460,38 +454,4 @@ const NOT_PERMITTED: &str = "not permitted to log in";
 
 pub(super) fn short(id: uuid::Uuid) -> String {
     id.to_string()[..8].to_owned()
-}
-
-/// Someone changed tickets: re-read what is on screen, through RLS. A burst costs one round of
-/// reloads at a time: while one is in flight, further hints only mark it to be done again.
-pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
-    let shown = main.detail.as_ref().map(|d| d.row.id);
-    match main.view {
-        View::Tickets => {
-            main.audit_stale = true;
-            if main.list.loading.is_some() {
-                main.refresh_pending = true;
-                return Vec::new();
-            }
-            // The open ticket is re-read alongside the list, not after it: one round trip.
-            let mut effects = match shown.filter(|id| ids.contains(id)) {
-                Some(id) => load_ticket(main, id),
-                None => Vec::new(),
-            };
-            effects.extend(load_list(main, Load::Again));
-            effects.extend(load_counts(main));
-            effects
-        }
-        View::Audit => {
-            main.list_stale = true;
-            let mut effects = load_counts(main);
-            if main.audit.selected < PREFETCH && main.audit.loading.is_none() {
-                effects.extend(load_audit(main, false));
-            }
-            if let Some(id) = shown.filter(|id| ids.contains(id)) {
-                effects.extend(load_ticket(main, id));
-            }
-            effects
-        }
-    }
 }

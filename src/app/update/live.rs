@@ -1,0 +1,139 @@
+//! Live changes: what a hint that tickets changed costs. A change to rows on screen re-reads
+//! those rows by id and puts them where the list's order says (or takes them out); only a
+//! search, a large batch, or a list whose rows are not known yet is reloaded whole.
+
+use super::*;
+use crate::app::RequestId;
+use std::cmp::Ordering;
+
+/// More changed tickets than this at once: reloading the list is cheaper than merging.
+const MERGE_AT_MOST: usize = 50;
+
+/// Someone changed tickets: re-read what is on screen, through RLS. A burst costs one round of
+/// reloads at a time: while a whole-list reload is in flight, further hints only mark it to be
+/// done again.
+pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
+    let shown = main.detail.as_ref().map(|d| d.row.id);
+    match main.view {
+        View::Tickets => {
+            main.audit_stale = true;
+            if main.list.loading.is_some() {
+                main.refresh_pending = true;
+                return Vec::new();
+            }
+            // The open ticket is re-read alongside the list, not after it: one round trip.
+            let mut effects = match shown.filter(|id| ids.contains(id)) {
+                Some(id) => load_ticket(main, id),
+                None => Vec::new(),
+            };
+            let merge =
+                main.list.loaded && main.list.search.is_empty() && ids.len() <= MERGE_AT_MOST;
+            if merge {
+                let req = main.request_id();
+                main.rows_req = Some(req);
+                effects.push(Effect::LoadRows {
+                    req,
+                    queue: main.queue,
+                    ids: ids.to_vec(),
+                });
+            } else {
+                effects.extend(load_list(main, Load::Again));
+            }
+            effects.extend(load_counts(main));
+            effects
+        }
+        View::Audit => {
+            main.list_stale = true;
+            let mut effects = load_counts(main);
+            if main.audit.selected < PREFETCH && main.audit.loading.is_none() {
+                effects.extend(load_audit(main, false));
+            }
+            if let Some(id) = shown.filter(|id| ids.contains(id)) {
+                effects.extend(load_ticket(main, id));
+            }
+            effects
+        }
+    }
+}
+
+/// The changed rows arrived: each takes its place in the list's order (within what is loaded),
+/// or leaves the list when it is no longer in the queue. The selection follows its ticket.
+pub(super) fn merge_rows(
+    main: &mut Main,
+    req: RequestId,
+    queue: Queue,
+    ids: &[uuid::Uuid],
+    rows: Vec<TicketRow>,
+) -> Vec<Effect> {
+    if main.rows_req == Some(req) {
+        main.rows_req = None;
+    }
+    // A whole-list reload on its way (or done since) covers these rows.
+    if main.queue != queue || main.list.loading.is_some() || main.view != View::Tickets {
+        return Vec::new();
+    }
+    let keep = main.selected().map(|r| r.id);
+    let by_urgency = by_urgency(main.queue, main.me.role);
+    main.list.rows.retain(|r| !ids.contains(&r.id));
+    for row in rows {
+        let at = main
+            .list
+            .rows
+            .iter()
+            .position(|o| order(&row, o, by_urgency) == Ordering::Less);
+        match at {
+            Some(i) => main.list.rows.insert(i, row),
+            // After the last loaded row: it belongs here only when nothing more is to load.
+            None if main.list.exhausted => main.list.rows.push(row),
+            None => {}
+        }
+    }
+    main.list.select_id(keep);
+    if main.focus != Pane::List && keep.is_some() && main.selected().map(|r| r.id) != keep {
+        main.focus = Pane::List;
+    }
+    select_changed_or_reload(main)
+}
+
+/// The queues agents and admins work through go by urgency; the others by the latest change.
+fn by_urgency(queue: Queue, role: Role) -> bool {
+    matches!(
+        (queue, role),
+        (Queue::Mine | Queue::Unassigned, Role::Agent | Role::Admin)
+    )
+}
+
+/// The list's order, as the database sorts it (repo::list).
+fn order(a: &TicketRow, b: &TicketRow, by_urgency: bool) -> Ordering {
+    if by_urgency {
+        b.priority
+            .cmp(&a.priority)
+            .then(a.created_at.cmp(&b.created_at))
+            .then(a.id.cmp(&b.id))
+    } else {
+        b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id))
+    }
+}
+
+/// A ticket someone else just handed to this agent, among rows new to their own queue: the
+/// notice that says so, once.
+pub(super) fn handed_to_me(main: &Main, rows: &[TicketRow]) -> Option<(String, bool)> {
+    if main.queue != Queue::Mine || main.me.role != Role::Agent || !main.list.loaded {
+        return None;
+    }
+    let handed: Vec<String> = rows
+        .iter()
+        .filter(|r| r.unseen && r.agent_id == Some(main.me.id))
+        .filter(|r| !main.list.rows.iter().any(|o| o.id == r.id))
+        .filter(|r| !main.awaiting_echo.contains(&r.id))
+        .map(TicketRow::name)
+        .collect();
+    let first = handed.first()?;
+    Some((
+        match handed.len() {
+            1 => format!("{first} is now yours: it was handed to you."),
+            n => format!("{n} tickets were handed to you, {first} among them."),
+        },
+        false,
+    ))
+}

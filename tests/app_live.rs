@@ -1,0 +1,140 @@
+//! Pure tests of what a live change costs the client (issue 13 item 4): a change to tickets on
+//! screen re-reads those rows by id, and the list takes them in its own order, drops the ones
+//! that left, and keeps the cursor on its ticket. A search or a large batch reloads the list.
+
+mod app_support;
+
+use app_support::*;
+use ratatui::crossterm::event::KeyCode;
+use tickets::app::{Effect, Msg, Reply, update};
+use tickets::model::*;
+use uuid::Uuid;
+
+fn pool(n: u128) -> Vec<TicketRow> {
+    (1..=n).map(|i| row(i, None, Status::Open)).collect()
+}
+
+fn changed(app: &mut tickets::app::App, ids: &[u128]) -> Vec<Effect> {
+    update(
+        app,
+        Msg::Db(Reply::Changed {
+            ids: ids.iter().map(|&i| Uuid::from_u128(100 + i)).collect(),
+        }),
+    )
+}
+
+fn ids(app: &tickets::app::App) -> Vec<u128> {
+    main_of(app)
+        .list
+        .rows
+        .iter()
+        .map(|r| r.id.as_u128() - 100)
+        .collect()
+}
+
+#[test]
+fn a_change_on_screen_rereads_that_row_not_the_list() {
+    let mut app = logged_in(Role::Agent, pool(3));
+    update(&mut app, KeyCode::Char('j').into_msg());
+    let effects = changed(&mut app, &[3]);
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::LoadPage { .. })),
+        "no list reload: {effects:?}"
+    );
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, Effect::LoadRows { ids, .. } if ids == &vec![Uuid::from_u128(103)])
+        )
+    );
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadCounts)));
+    // Ticket 3 became urgent: it goes to the top of the agent's queue (urgency order), and
+    // the cursor stays on ticket 2.
+    let mut urgent = row(3, None, Status::Open);
+    urgent.priority = Priority::Urgent;
+    assert!(answer_rows(&mut app, &effects, vec![urgent]));
+    assert_eq!(ids(&app), vec![3, 1, 2]);
+    assert_eq!(main_of(&app).list.rows[0].priority, Priority::Urgent);
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)));
+}
+
+#[test]
+fn a_row_that_left_the_queue_leaves_the_list() {
+    let mut app = logged_in(Role::Agent, pool(3));
+    let effects = changed(&mut app, &[1, 2]);
+    // 1 was claimed by someone else (no longer in the pool); 2 changed and stays.
+    assert!(answer_rows(
+        &mut app,
+        &effects,
+        vec![row(2, None, Status::Open)]
+    ));
+    assert_eq!(ids(&app), vec![2, 3]);
+    assert_eq!(selected_id(&app), Some(Uuid::from_u128(102)));
+}
+
+#[test]
+fn a_new_row_past_the_loaded_page_waits_for_the_next_page() {
+    // A full page (100 rows) was loaded: more may follow, so a new ticket that sorts after the
+    // last loaded row is not shown out of order; one that sorts inside the page is.
+    let mut app = logged_in(Role::Agent, pool(100));
+    let effects = changed(&mut app, &[200, 201]);
+    let mut urgent = row(201, None, Status::Open);
+    urgent.priority = Priority::Urgent;
+    assert!(answer_rows(
+        &mut app,
+        &effects,
+        vec![row(200, None, Status::Open), urgent]
+    ));
+    let shown = ids(&app);
+    assert_eq!(shown.len(), 101);
+    assert_eq!(shown[0], 201);
+    assert!(!shown.contains(&200));
+}
+
+#[test]
+fn a_large_batch_reloads_the_list() {
+    let mut app = logged_in(Role::Customer, pool(3));
+    let many: Vec<u128> = (1..=60).collect();
+    let effects = changed(&mut app, &many);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadPage { .. })));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::LoadRows { .. })));
+}
+
+#[test]
+fn rows_answered_after_a_list_reload_began_change_nothing() {
+    let mut app = logged_in(Role::Agent, pool(3));
+    let effects = changed(&mut app, &[1]);
+    // The person pressed `r` meanwhile: the reload covers the change.
+    update(&mut app, KeyCode::Char('r').into_msg());
+    assert!(main_of(&app).list.loading.is_some());
+    assert!(answer_rows(&mut app, &effects, Vec::new()));
+    assert_eq!(ids(&app), vec![1, 2, 3]);
+}
+
+#[test]
+fn a_ticket_handed_to_me_is_announced_from_the_reread_row() {
+    let mut app = logged_in(Role::Agent, Vec::new());
+    // The agent's own queue: handed tickets arrive there.
+    let mut handed = row(7, Some(1), Status::InProgress);
+    handed.unseen = true;
+    let effects = changed(&mut app, &[7]);
+    assert_eq!(main_of(&app).queue, Queue::Mine);
+    assert!(answer_rows(&mut app, &effects, vec![handed]));
+    assert_eq!(ids(&app), vec![7]);
+    assert!(
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("handed to you")),
+        "{:?}",
+        app.notice
+    );
+}
+
+trait IntoMsg {
+    fn into_msg(self) -> Msg;
+}
+
+impl IntoMsg for KeyCode {
+    fn into_msg(self) -> Msg {
+        key(self)
+    }
+}
