@@ -210,8 +210,14 @@ async fn create_bookkeeping(client: &Client) -> Result<(), MigrateError> {
         .await;
     if let Err(e) = created {
         use tokio_postgres::error::SqlState;
-        let raced = e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-            || e.code() == Some(&SqlState::DUPLICATE_TABLE);
+        // Depending on where the two met: the row type, the table, or a catalog index.
+        let raced = [
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::DUPLICATE_TABLE,
+            SqlState::DUPLICATE_OBJECT,
+        ]
+        .iter()
+        .any(|c| e.code() == Some(c));
         if !raced {
             return Err(e.into());
         }
