@@ -132,6 +132,15 @@ pub enum Command {
         /// With --listeners: bare `LISTEN tickets_changed` sessions rather than clients.
         #[arg(long)]
         raw_listen: bool,
+        /// Instead of the pane and client figures: this many headless clients of mixed roles
+        /// while changes are committed at --crowd-rate per second for --crowd-seconds: queries
+        /// and server CPU per change, COMMIT-to-frame p50/p99.
+        #[arg(long, default_value_t = 0)]
+        crowd: usize,
+        #[arg(long, default_value_t = 60)]
+        crowd_seconds: u64,
+        #[arg(long, default_value_t = 50)]
+        crowd_rate: u32,
         #[command(flatten)]
         db: AdminDb,
     },

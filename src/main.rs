@@ -107,6 +107,9 @@ async fn run(cli: Cli) -> Result<()> {
             live_changes,
             listeners,
             raw_listen,
+            crowd,
+            crowd_seconds,
+            crowd_rate,
             db,
         }) => {
             let database_url = config::admin_database_url(db.database_url.as_deref(), &file)?;
@@ -127,6 +130,15 @@ async fn run(cli: Cli) -> Result<()> {
                 iterations: iterations.max(1),
                 live_changes,
             };
+            if crowd > 0 {
+                let crowd = tickets::bench::crowd::CrowdArgs {
+                    clients: crowd,
+                    seconds: crowd_seconds.max(1),
+                    rate: crowd_rate.max(1),
+                };
+                print!("{}", tickets::bench::crowd(&args, &crowd).await?);
+                return Ok(());
+            }
             print!("{}", tickets::bench::run(&args).await?);
             Ok(())
         }

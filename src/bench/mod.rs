@@ -7,6 +7,8 @@
 //!   server-side time and buffers per call from pg_stat_statements when it is loaded.
 //! - `client`: first frame after login, frame render time, resident memory, and the live
 //!   latency from COMMIT to a refreshed frame, on tickets the bench files and then removes.
+//! - `crowd`: N headless clients of mixed roles while a writer commits changes at a steady
+//!   rate: queries and server CPU per change, COMMIT-to-frame p50/p99 (`--crowd N`).
 //! - `listeners`: N live clients of seeded people, held open (for pgbench runs beside them).
 //!
 //! The bench leaves the data as it found it: the pane queries only read, and the live test
@@ -15,6 +17,7 @@
 //! for those rows alone).
 
 mod client;
+pub mod crowd;
 mod listeners;
 mod panes;
 pub mod wire;
@@ -34,6 +37,26 @@ pub struct BenchArgs {
     pub password: String,
     pub iterations: usize,
     pub live_changes: usize,
+}
+
+/// `tickets bench --crowd N`: only the crowd (see crowd.rs).
+pub async fn crowd(args: &BenchArgs, crowd: &crowd::CrowdArgs) -> Result<String> {
+    let base = Config::from_str(&args.database_url)
+        .map_err(|e| eyre!("the database URL is not valid: {e}"))?;
+    let admin_db = db::connect_config(&base).await?;
+    let mut out = format!(
+        "tickets bench --crowd: {}
+",
+        load_average()
+    );
+    out.push_str(&crowd::run(&base, &admin_db, &args.prefix, &args.password, crowd).await?);
+    out.push_str(&format!(
+        "
+{} at the end
+",
+        load_average()
+    ));
+    Ok(out)
 }
 
 pub async fn run(args: &BenchArgs) -> Result<String> {

@@ -9,7 +9,7 @@
 use super::connect::Target;
 use super::error::DbError;
 use futures_util::StreamExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -38,6 +38,13 @@ const READ_CHANGES: &str = "WITH head AS (SELECT coalesce(public.ticket_changes_
      SELECT head.seq, c.ticket_id FROM head \
      LEFT JOIN public.ticket_changes c ON c.seq > $1 AND c.seq <= head.seq \
      ORDER BY c.seq";
+
+/// Change-log reads made by every live task of this process (the crowd bench counts them).
+static CHANGE_READS: AtomicU64 = AtomicU64::new(0);
+
+pub fn change_reads() -> u64 {
+    CHANGE_READS.load(Ordering::Relaxed)
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListenEvent {
@@ -235,6 +242,7 @@ async fn serve(
                 last_flush = Some(tokio::time::Instant::now());
                 flush.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(3600));
                 let Some(read) = read.as_ref() else { continue };
+                CHANGE_READS.fetch_add(1, Ordering::Relaxed);
                 let rows = match client.query(read, &[&last]).await {
                     Ok(rows) => rows,
                     Err(e) => return super::describe(&e),
