@@ -131,8 +131,21 @@ pub struct HistoryEntry {
     pub old_priority: Option<Priority>,
     pub new_priority: Option<Priority>,
     pub changed_by: Uuid,
+    /// Who made the change: "Name (login)" for staff readers (names repeat across people),
+    /// the display name alone for a customer, who is never shown logins.
     pub changed_by_name: String,
+    /// Their login, for staff readers (the audit shows it where the whole label does not fit).
+    pub changed_by_login: Option<String>,
     pub changed_at: DateTime<Utc>,
+}
+
+/// How a person is named where changes are attributed: "Name (login)" when the login is known
+/// (staff readers; display names repeat across people), the name alone otherwise.
+pub fn person_label(name: Option<String>, login: Option<String>) -> Option<String> {
+    match (name, login) {
+        (Some(name), Some(login)) => Some(format!("{name} ({login})")),
+        (name, _) => name,
+    }
 }
 
 impl HistoryEntry {
@@ -235,7 +248,8 @@ impl From<&TicketRow> for Cursor {
 /// The admin audit view's filter; every part optional.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditFilter {
-    /// Part of a person's display name or login.
+    /// Exactly one person: their login, else their display name or a part of either that
+    /// names nobody else (the database refuses an ambiguous one, naming the candidates).
     pub person: String,
     /// The start of a ticket id, or part of its subject.
     pub ticket: String,

@@ -423,6 +423,7 @@ fn the_audit_view_pages_and_filters() {
         new_priority: None,
         changed_by: Uuid::from_u128(9),
         changed_by_name: "Cy".into(),
+        changed_by_login: None,
         changed_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
             - chrono::Duration::minutes(n as i64),
     };
@@ -443,9 +444,33 @@ fn the_audit_view_pages_and_filters() {
     assert!(effects.is_empty(), "the person prompt opens");
     typed(&mut app, "cy");
     let effects = update(&mut app, key(KeyCode::Enter));
-    assert!(effects.iter().any(
-        |e| matches!(e, Effect::LoadAudit { filter, after: None, .. } if filter.person == "cy")
-    ));
+    let req = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadAudit {
+                req,
+                filter,
+                after: None,
+            } if filter.person == "cy" => Some(*req),
+            _ => None,
+        })
+        .expect("the person filter reloads the audit");
+    // The database refuses a person filter that fits several people: the previous filter's
+    // rows must not stay on screen as if they were its answer, and the reason is shown.
+    let why = "\"cy\" fits 2 people: filter by one login (Cy A (cya), Cy B (cyb))";
+    update(
+        &mut app,
+        Msg::Db(Reply::Failed {
+            req: Some(req),
+            load: tickets::app::LoadKind::Audit,
+            error: DbError::Refused {
+                code: "21000".into(),
+                message: why.into(),
+            },
+        }),
+    );
+    assert!(main_of(&app).audit.rows.is_empty());
+    assert!(app.notice.as_ref().unwrap().text.contains(why));
     update(&mut app, ch('f'));
     update(&mut app, ch('j'));
     update(&mut app, ch('j'));

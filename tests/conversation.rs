@@ -129,9 +129,12 @@ async fn the_thread_interleaves_messages_and_history_in_time_order_as_rls_allows
         shown.iter().filter(|k| *k == "status:in_progress").count(),
         2
     );
-    // Names: the author of each entry.
+    // Names: the author of each entry, with their login for staff (names repeat).
     let reply = all.iter().find(|e| e.kind == ThreadKind::Message).unwrap();
-    assert_eq!(reply.person_name.as_deref(), Some("al agent"));
+    assert_eq!(
+        reply.person_name,
+        Some(format!("al agent ({})", s.cast.al.login))
+    );
 
     // The customer's thread: the same without the note, names through names_on_tickets.
     let customer = me(&s.alice).await;
@@ -142,6 +145,11 @@ async fn the_thread_interleaves_messages_and_history_in_time_order_as_rls_allows
     expected.retain(|k| !k.starts_with("note:"));
     assert_eq!(kinds(&theirs), expected);
     assert!(theirs.iter().all(|e| e.person_name.is_some()), "{theirs:?}");
+    let reply = theirs
+        .iter()
+        .find(|e| e.kind == ThreadKind::Message)
+        .unwrap();
+    assert_eq!(reply.person_name.as_deref(), Some("al agent"), "no login");
 
     // Keyset pages of 3 give the same entries as one read.
     let mut paged = Vec::new();

@@ -110,11 +110,14 @@ async fn each_role_logs_in_and_does_its_work() {
     assert_eq!(
         kinds,
         vec![
-            "created (open)",
-            "assigned to al agent",
-            "open → in progress",
-            "priority normal → urgent",
-            "handed off al agent → bo agent"
+            "created (open)".to_owned(),
+            format!("assigned to al agent ({})", al.login),
+            "open → in progress".into(),
+            "priority normal → urgent".into(),
+            format!(
+                "handed off al agent ({}) → bo agent ({})",
+                al.login, bo.login
+            )
         ]
     );
 
@@ -146,7 +149,8 @@ async fn each_role_logs_in_and_does_its_work() {
         .iter()
         .map(|h| h.changed_by_name.as_str())
         .collect();
-    assert_eq!(who, vec!["al agent"; 4]);
+    // Staff read name plus login: names repeat across people.
+    assert_eq!(who, vec![format!("al agent ({})", al.login); 4]);
 }
 
 #[tokio::test]

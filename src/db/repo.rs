@@ -90,6 +90,18 @@ fn names_of(role: Role, tickets_sql: &str, with_history: bool) -> String {
     }
 }
 
+/// Like `names_of`, with each person's `login` where changes are attributed: staff read it
+/// (display names repeat across people); a customer is never shown logins (NULL).
+fn labels_of(role: Role, tickets_sql: &str, with_history: bool) -> String {
+    match role {
+        Role::Customer => format!(
+            "(SELECT n.id, n.display_name, NULL::text AS login FROM {} n)",
+            names_of(role, tickets_sql, with_history)
+        ),
+        Role::Agent | Role::Admin => "public.users".to_owned(),
+    }
+}
+
 /// One page of a queue. A non-empty `search` narrows it to full-text matches of subject and
 /// description (through `search_tickets`, which can use the index under RLS).
 pub async fn list(
@@ -285,8 +297,9 @@ pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketD
 
 const HISTORY_COLUMNS: &str = "h.id, h.ticket_id, h.seq, h.kind::text, h.old_status::text, h.new_status::text, \
      oa.display_name, na.display_name, h.old_priority::text, h.new_priority::text, h.changed_by, \
-     coalesce(cb.display_name, 'someone'), h.changed_at";
-/// The joins that name the people of history rows `h` from the relation `n` (id, display_name).
+     coalesce(cb.display_name, 'someone'), h.changed_at, oa.login, na.login, cb.login";
+/// The joins that name the people of history rows `h` from the relation `n` (id,
+/// display_name, login).
 fn history_joins(n: &str) -> String {
     format!(
         "LEFT JOIN {n} oa ON oa.id = h.old_agent_id LEFT JOIN {n} na ON na.id = h.new_agent_id \
@@ -304,12 +317,13 @@ fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
         kind: ChangeKind::from_sql(r.get(3)).unwrap_or(ChangeKind::Status),
         old_status: r.get::<_, Option<&str>>(4).and_then(Status::from_sql),
         new_status: r.get::<_, Option<&str>>(5).and_then(Status::from_sql),
-        old_agent: r.get(6),
-        new_agent: r.get(7),
+        old_agent: person_label(r.get(6), r.get(13)),
+        new_agent: person_label(r.get(7), r.get(14)),
         old_priority: r.get::<_, Option<&str>>(8).and_then(Priority::from_sql),
         new_priority: r.get::<_, Option<&str>>(9).and_then(Priority::from_sql),
         changed_by: r.get(10),
-        changed_by_name: r.get(11),
+        changed_by_name: person_label(r.get(11), r.get(15)).unwrap_or_default(),
+        changed_by_login: r.get(15),
         changed_at: r.get(12),
     }
 }
@@ -320,10 +334,10 @@ const PAGE_PEOPLE: &str = "SELECT old_agent_id FROM page UNION SELECT new_agent_
 pub async fn history(client: &Client, me: &Me, ticket: Uuid) -> Result<Vec<HistoryEntry>, DbError> {
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT * FROM public.ticket_status_history WHERE ticket_id = $1), \
-              people AS MATERIALIZED (SELECT n.id, n.display_name FROM {names} n WHERE n.id IN ({ids})) \
+              people AS MATERIALIZED (SELECT n.id, n.display_name, n.login FROM {names} n WHERE n.id IN ({ids})) \
          SELECT {HISTORY_COLUMNS} FROM page h {joins} ORDER BY h.seq",
         // One look-up of the few people on the page, not one per column.
-        names = names_of(me.role, "SELECT $1::uuid", true),
+        names = labels_of(me.role, "SELECT $1::uuid", true),
         ids = PAGE_PEOPLE,
         joins = history_joins("people")
     );
@@ -350,21 +364,12 @@ pub async fn audit(
          ORDER BY h.changed_at DESC, h.id DESC LIMIT $8",
         joins = history_joins("public.users")
     );
-    // The people first (a handful of ids), so the feed can be read through history_changed_by
-    // instead of testing every history row against a name pattern.
+    // The person first, so the feed can be read through history_changed_by instead of testing
+    // every history row against a name pattern.
     let people: Option<Vec<Uuid>> = if filter.person.trim().is_empty() {
         None
     } else {
-        let rows = client
-            .query(
-                "SELECT id FROM public.users WHERE display_name ILIKE $1 OR login ILIKE $1 LIMIT 100",
-                &[&like_pattern(&filter.person)],
-            )
-            .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        Some(rows.iter().map(|r| r.get(0)).collect())
+        Some(vec![audit_person(client, &filter.person).await?])
     };
     let kind = filter.kind.map(ChangeKind::as_sql).unwrap_or("");
     let rows = client
@@ -385,10 +390,57 @@ pub async fn audit(
     Ok(rows
         .iter()
         .map(|r| HistoryEntry {
-            ticket_number: r.get(14),
-            ..history_entry(r, r.get(13))
+            ticket_number: r.get(17),
+            ..history_entry(r, r.get(16))
         })
         .collect())
+}
+
+/// The one person the audit filter names: their login, else the one person whose display
+/// name it is, else the one person whose name or login contains it. Names repeat across
+/// people, so anything that fits several is refused with their logins, never merged.
+async fn audit_person(client: &Client, who: &str) -> Result<Uuid, DbError> {
+    let who = who.trim();
+    let rows = client
+        .query(
+            "WITH by_login AS (SELECT id, display_name, login FROM public.users WHERE login = lower($1)), \
+                  by_name AS (SELECT id, display_name, login FROM public.users \
+                              WHERE lower(display_name) = lower($1) AND NOT EXISTS (SELECT FROM by_login)), \
+                  by_part AS (SELECT id, display_name, login FROM public.users \
+                              WHERE (display_name ILIKE $2 OR login ILIKE $2) \
+                                AND NOT EXISTS (SELECT FROM by_login) AND NOT EXISTS (SELECT FROM by_name)) \
+             SELECT * FROM (SELECT * FROM by_login UNION ALL SELECT * FROM by_name \
+                            UNION ALL SELECT * FROM by_part) p ORDER BY login LIMIT 6",
+            &[&who, &like_pattern(who)],
+        )
+        .await?;
+    let label = |r: &Row| format!("{} ({})", r.get::<_, String>(1), r.get::<_, String>(2));
+    match rows.as_slice() {
+        [one] => Ok(one.get(0)),
+        [] => Err(DbError::Refused {
+            code: "P0002".into(),
+            message: format!("no one has the login or name \"{who}\""),
+        }),
+        many if many.len() > 5 => Err(DbError::Refused {
+            code: "21000".into(),
+            message: format!(
+                "more than 5 people match \"{who}\": filter by one login (e.g. {})",
+                many.iter()
+                    .take(3)
+                    .map(label)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+        many => Err(DbError::Refused {
+            code: "21000".into(),
+            message: format!(
+                "\"{who}\" fits {} people: filter by one login ({})",
+                many.len(),
+                many.iter().map(label).collect::<Vec<_>>().join(", ")
+            ),
+        }),
+    }
 }
 
 /// Active agents, for the hand-off picker.

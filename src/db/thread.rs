@@ -7,10 +7,11 @@ use crate::model::*;
 use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
-/// The columns of a thread entry; the query joins the names source as `p`, `oa`, `na`.
+/// The columns of a thread entry; the query joins the names source as `p`, `oa`, `na`. Staff
+/// read people as "Name (login)" (names repeat across people); a customer gets no logins.
 const ENTRY_COLUMNS: &str = "e.id, e.ticket_id, e.at, e.kind, e.person_id, p.display_name, e.body, \
      e.old_status::text, e.new_status::text, oa.display_name, na.display_name, \
-     e.old_priority::text, e.new_priority::text";
+     e.old_priority::text, e.new_priority::text, p.login, oa.login, na.login";
 
 fn entry(r: &Row) -> ThreadEntry {
     let kind: &str = r.get(3);
@@ -25,12 +26,12 @@ fn entry(r: &Row) -> ThreadEntry {
         at: r.get(2),
         kind,
         person_id: r.get(4),
-        person_name: r.get(5),
+        person_name: person_label(r.get(5), r.get(13)),
         body: r.get(6),
         old_status: r.get::<_, Option<&str>>(7).and_then(Status::from_sql),
         new_status: r.get::<_, Option<&str>>(8).and_then(Status::from_sql),
-        old_agent: r.get(9),
-        new_agent: r.get(10),
+        old_agent: person_label(r.get(9), r.get(14)),
+        new_agent: person_label(r.get(10), r.get(15)),
         old_priority: r.get::<_, Option<&str>>(11).and_then(Priority::from_sql),
         new_priority: r.get::<_, Option<&str>>(12).and_then(Priority::from_sql),
     }
@@ -47,11 +48,14 @@ pub fn page_sql(role: Role) -> String {
     let people = match role {
         Role::Customer => {
             format!(
-                "SELECT n.id, n.display_name FROM public.names_in_thread($1, ARRAY({ON_PAGE})) n"
+                "SELECT n.id, n.display_name, NULL::text AS login \
+                 FROM public.names_in_thread($1, ARRAY({ON_PAGE})) n"
             )
         }
         Role::Agent | Role::Admin => {
-            format!("SELECT n.id, n.display_name FROM public.users n WHERE n.id IN ({ON_PAGE})")
+            format!(
+                "SELECT n.id, n.display_name, n.login FROM public.users n WHERE n.id IN ({ON_PAGE})"
+            )
         }
     };
     format!(

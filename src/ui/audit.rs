@@ -2,7 +2,7 @@
 //! title. Detail and history of the selected entry's ticket sit beside it (see `mod.rs`).
 
 use super::list::windowed_table;
-use super::text::{fit, stamp_in, zone_name};
+use super::text::{fit, stamp_in, width, zone_name};
 use super::{Ctx, message};
 use crate::app::Main;
 use crate::model::{AuditFilter, ChangeKind, HistoryEntry};
@@ -50,6 +50,7 @@ impl Columns {
         let short_time = w < 96;
         let time = if short_time { 11 } else { 16 };
         let who = match w {
+            140.. => 30,
             96.. => 18,
             76.. => 12,
             _ => 10,
@@ -81,12 +82,21 @@ impl Columns {
                 cx.theme.muted,
             )),
             Cell::from(fit(subject, usize::from(self.subject))),
-            Cell::from(fit(&h.changed_by_name, usize::from(self.who))),
+            Cell::from(fit(who(h, usize::from(self.who)), usize::from(self.who))),
             Cell::from(Span::styled(
                 fit(&h.describe(), usize::from(self.what)),
                 change_style(cx, h),
             )),
         ])
+    }
+}
+
+/// Who made a change, in `w` columns: "Name (login)" when it fits, else the login (names
+/// repeat across people; the login is the one that tells them apart).
+fn who(h: &HistoryEntry, w: usize) -> &str {
+    match &h.changed_by_login {
+        Some(login) if width(&h.changed_by_name) > w => login,
+        _ => &h.changed_by_name,
     }
 }
 

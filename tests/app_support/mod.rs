@@ -179,6 +179,7 @@ pub fn audit_entry(n: u128) -> HistoryEntry {
         new_priority: None,
         changed_by: Uuid::from_u128(9),
         changed_by_name: "Cy".into(),
+        changed_by_login: None,
         changed_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
             - chrono::Duration::minutes(n as i64),
     }

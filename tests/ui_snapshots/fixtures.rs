@@ -201,6 +201,7 @@ pub fn entry(
         new_priority: None,
         changed_by: id(by.0),
         changed_by_name: by.1.into(),
+        changed_by_login: None,
         changed_at: ago(mins),
     }
 }
@@ -337,6 +338,12 @@ pub fn admin_audit() -> App {
         .collect();
     for (i, h) in feed.iter_mut().enumerate() {
         h.changed_at = ago(7 * i as i64 + 3);
+        // As staff read them: name plus login (names repeat across people).
+        h.changed_by_name = "Bo Berg (bo_berg)".into();
+        h.changed_by_login = Some("bo_berg".into());
+        if h.new_agent.is_some() {
+            h.new_agent = Some("Bo Berg (bo_berg)".into());
+        }
     }
     m.audit.rows = feed;
     m.audit.selected = 4;

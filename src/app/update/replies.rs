@@ -376,6 +376,13 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             }
             if req.is_some() && req == main.audit.loading {
                 main.audit.loading = None;
+                // A filter the database refused (one that fits nobody or several people):
+                // the rows of the previous filter would pass for its answer.
+                if matches!(error, DbError::Refused { .. }) {
+                    main.audit.rows.clear();
+                    main.audit.selected = 0;
+                    main.audit.exhausted = true;
+                }
             }
             if req.is_some() && req == main.rows_req {
                 main.rows_req = None;
