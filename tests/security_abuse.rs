@@ -65,6 +65,11 @@ abuse_attacks!(
     large_objects_for_clients,
     ticket_writes_notify_in_their_own_transaction,
     timeouts_lifted_by_the_session,
+    person_names_of_a_hundred_thousand_ids,
+    names_on_tickets_of_a_hundred_thousand_ids,
+    names_in_thread_of_a_hundred_thousand_ids,
+    unseen_tickets_of_a_hundred_thousand_ids,
+    two_sessions_file_past_the_limit_together,
 );
 
 const SUITE: Suite = Suite {
@@ -160,6 +165,31 @@ fn weakenings() -> Vec<(&'static str, String)> {
             "timeouts_lifted_by_the_session",
             WATCHDOG_THAT_ENDS_NOTHING.into(),
         ),
+        (
+            "person_names_of_a_hundred_thousand_ids",
+            "UPDATE app.limits SET ids_per_call = 100000000".into(),
+        ),
+        (
+            "names_on_tickets_of_a_hundred_thousand_ids",
+            "UPDATE app.limits SET ids_per_call = 100000000".into(),
+        ),
+        (
+            "names_in_thread_of_a_hundred_thousand_ids",
+            "CREATE OR REPLACE FUNCTION app.require_few_ids(ids anyarray, fn text) RETURNS void
+             LANGUAGE sql AS 'SELECT'"
+                .into(),
+        ),
+        (
+            "unseen_tickets_of_a_hundred_thousand_ids",
+            "UPDATE app.limits SET ids_per_call = 100000000".into(),
+        ),
+        (
+            "two_sessions_file_past_the_limit_together",
+            "CREATE FUNCTION app.no_turns() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+             CREATE TRIGGER no_turns BEFORE INSERT ON app.filing_turns
+             FOR EACH ROW EXECUTE FUNCTION app.no_turns()"
+                .into(),
+        ),
     ]
 }
 
@@ -215,6 +245,8 @@ async fn weakened_rules_are_detected() {
         "one_customer_takes_every_connection",
         "catalogs_list_who_is_who",
         "timeouts_lifted_by_the_session",
+        "unseen_tickets_of_a_hundred_thousand_ids",
+        "two_sessions_file_past_the_limit_together",
     ];
     let weakenings = weakenings().into_iter().filter(|(n, _)| chosen.contains(n));
     assert_weakenings_detected(&SUITE, weakenings.collect()).await;

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(22, "0022_private_change_channels.sql"),
     migration!(23, "0023_watchdog.sql"),
     migration!(24, "0024_disable_hands_on_tickets.sql"),
+    migration!(25, "0025_bounded_calls.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -108,3 +108,97 @@ pub async fn timeouts_lifted_by_the_session(w: &World) -> Check {
 fn refused_with_code(r: Result<u64, tokio_postgres::Error>, code: &str, says: &str) -> Check {
     crate::common::attack::refused_with("the statement", r, code, says)
 }
+
+/// The scripted attacks (tests/security_abuse/attacks.txt).
+pub const SCRIPT: &str = include_str!("attacks.txt");
+
+/// Item 7: the functions that take arrays from clients refuse more ids than a page needs
+/// (app.limits.ids_per_call), naming the limit; a page's worth still works.
+pub async fn person_names_of_a_hundred_thousand_ids(w: &World) -> Check {
+    w.run_named(SCRIPT, "person_names_of_a_hundred_thousand_ids")
+        .await
+}
+
+pub async fn names_on_tickets_of_a_hundred_thousand_ids(w: &World) -> Check {
+    w.run_named(SCRIPT, "names_on_tickets_of_a_hundred_thousand_ids")
+        .await
+}
+
+pub async fn names_in_thread_of_a_hundred_thousand_ids(w: &World) -> Check {
+    w.run_named(SCRIPT, "names_in_thread_of_a_hundred_thousand_ids")
+        .await
+}
+
+pub async fn unseen_tickets_of_a_hundred_thousand_ids(w: &World) -> Check {
+    w.run_named(SCRIPT, "unseen_tickets_of_a_hundred_thousand_ids")
+        .await
+}
+
+/// Item 7: two sessions of one customer filing at once cannot both pass the hourly limit.
+/// Alice has filed 2 tickets and the limit is 3: while her first session's filing is not yet
+/// committed, her second session's filing waits for it, then counts it and is refused; a
+/// REPEATABLE READ session whose snapshot missed it gets a serialization failure instead.
+pub async fn two_sessions_file_past_the_limit_together(w: &World) -> Check {
+    w.su.batch_execute("UPDATE app.limits SET tickets_per_hour = 3")
+        .await
+        .unwrap();
+    let count = || {
+        su_text(
+            w,
+            "(SELECT count(*) FROM tickets WHERE subject LIKE 'race%')",
+        )
+    };
+    let first = w.session("alice").await;
+    let second = w.session("alice").await;
+    let third = w.db.login(w.person("alice")).await;
+    // The third's snapshot is taken before the first commits.
+    third
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM tickets")
+        .await
+        .map_err(|e| describe(&e))?;
+    first
+        .batch_execute("BEGIN; INSERT INTO tickets (subject) VALUES ('race 1')")
+        .await
+        .map_err(|e| describe(&e))?;
+    let second_files = tokio::spawn(async move {
+        let r = second
+            .execute("INSERT INTO tickets (subject) VALUES ('race 2')", &[])
+            .await;
+        (second, r)
+    });
+    let third_files = tokio::spawn(async move {
+        let r = third
+            .execute("INSERT INTO tickets (subject) VALUES ('race 3')", &[])
+            .await;
+        (third, r)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first
+        .batch_execute("COMMIT")
+        .await
+        .map_err(|e| describe(&e))?;
+    let (_second, r2) = second_files.await.unwrap();
+    let (third, r3) = third_files.await.unwrap();
+    let _ = third.batch_execute("COMMIT").await;
+    let filed = count().await;
+    if filed != "1" {
+        return Err(format!(
+            "with a limit of 3 and 2 filed, concurrent sessions filed {filed} more: second {}, third {}",
+            outcome(&r2),
+            outcome(&r3)
+        ));
+    }
+    refused_with_code(
+        r2,
+        "53400",
+        "you have filed 3 tickets in the last hour, the most one customer may",
+    )?;
+    refused_with_code(r3, "40001", "could not serialize access")
+}
+
+fn outcome(r: &Result<u64, tokio_postgres::Error>) -> String {
+    match r {
+        Ok(n) => format!("filed {n}"),
+        Err(e) => describe(e),
+    }
+}
