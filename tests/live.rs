@@ -311,3 +311,51 @@ async fn a_burst_of_a_thousand_updates_costs_a_handful_of_refetches() {
         Priority::High
     );
 }
+
+/// An agent knows the pool's channel and may flood it with forged hints (issue 14 item 8): each
+/// other agent's client then reads the change log at most once per throttle interval (200 ms),
+/// finds nothing, and runs no query of its panes.
+#[tokio::test]
+async fn a_flood_of_forged_hints_costs_a_bounded_number_of_reads() {
+    let db = TestDb::new().await;
+    let (_alice, _c) = customer_with_ticket(&db, "alice", "Printer jam").await;
+    let al = db.person("agent", "al").await;
+    let bo = db.person("agent", "bo").await;
+    let mut a = Client::start(&db, &al);
+    a.login(&al).await;
+    a.settle().await;
+    let (reads_before, before) = (a.runtime.change_reads(), a.stats().clone());
+
+    let psql = db.login(&bo).await;
+    let channels: Vec<String> = psql
+        .query_one("SELECT my_change_channels()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let started = std::time::Instant::now();
+    for round in 0..20 {
+        psql.batch_execute(&format!(
+            "DO $$ BEGIN FOR i IN 1..100 LOOP PERFORM pg_notify('{}', ({round} * 1000 + i + 1000000000)::text); END LOOP; END $$",
+            channels[1]
+        ))
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.idle(Duration::from_millis(400)).await;
+    let elapsed = started.elapsed();
+    let reads = a.runtime.change_reads() - reads_before;
+    let allowed = elapsed.as_millis() as u64 / 200 + 2;
+    println!("2,000 forged hints in {elapsed:?} cost {reads} change-log reads");
+    assert!(reads >= 1, "the forged hints reached the client");
+    assert!(
+        reads <= allowed,
+        "{reads} reads for 2,000 hints in {elapsed:?} (allowed {allowed}): not throttled"
+    );
+    let after = a.stats().clone();
+    assert_eq!(
+        (after.page_loads, after.row_loads, after.count_loads),
+        (before.page_loads, before.row_loads, before.count_loads),
+        "forged hints found nothing and cost no pane query"
+    );
+}

@@ -105,7 +105,7 @@ async fn measure(
         tasks.push(tokio::spawn(async move {
             let theme = crate::ui::Theme::dark();
             let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
-            let before = h.stats().clone();
+            let before = (h.stats().clone(), h.runtime.change_reads());
             while !stop.load(Ordering::Relaxed) {
                 match tokio::time::timeout(Duration::from_millis(50), h.runtime.recv()).await {
                     Ok(Some(m)) => h.apply(m),
@@ -140,7 +140,7 @@ async fn measure(
                     .retain(|e| e.at.elapsed() < Duration::from_secs(5));
                 s.missed += stale - s.expects.len();
             }
-            let after = h.stats().clone();
+            let after = (h.stats().clone(), h.runtime.change_reads());
             (before, after)
         }));
     }
@@ -152,7 +152,6 @@ async fn measure(
         )
         .await?
         .get(0);
-    let reads_before = db::listen::change_reads();
     let cpu_before = backend_cpu(admin_db).await;
     let started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
@@ -193,11 +192,12 @@ async fn measure(
     let elapsed = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let cpu_after = backend_cpu(admin_db).await;
-    let reads = db::listen::change_reads() - reads_before;
     stop.store(true, Ordering::Relaxed);
-    let mut loads = 0usize;
+    let (mut loads, mut reads) = (0usize, 0u64);
     for t in tasks {
-        let (b, a) = t.await.map_err(|e| eyre!("a client task failed: {e}"))?;
+        let ((b, b_reads), (a, a_reads)) =
+            t.await.map_err(|e| eyre!("a client task failed: {e}"))?;
+        reads += a_reads - b_reads;
         loads += (a.page_loads - b.page_loads)
             + (a.row_loads - b.row_loads)
             + (a.count_loads - b.count_loads)

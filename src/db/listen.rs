@@ -39,13 +39,6 @@ const READ_CHANGES: &str = "WITH head AS (SELECT coalesce(public.ticket_changes_
      LEFT JOIN public.ticket_changes c ON c.seq > $1 AND c.seq <= head.seq \
      ORDER BY c.seq";
 
-/// Change-log reads made by every live task of this process (the crowd bench counts them).
-static CHANGE_READS: AtomicU64 = AtomicU64::new(0);
-
-pub fn change_reads() -> u64 {
-    CHANGE_READS.load(Ordering::Relaxed)
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListenEvent {
     /// Listening (again): anything missed while away must be re-read.
@@ -95,6 +88,8 @@ pub struct Link {
     pub listens: bool,
     /// Requests in flight on the connection (the heartbeat waits longer behind them).
     pub busy: Arc<AtomicUsize>,
+    /// Change-log reads made so far (what hints cost; the benchmarks and tests count them).
+    pub reads: Arc<AtomicU64>,
 }
 
 impl Link {
@@ -106,6 +101,7 @@ impl Link {
             notes: None,
             listens: true,
             busy: Arc::new(AtomicUsize::new(0)),
+            reads: Arc::new(AtomicU64::new(0)),
         }
     }
 }
@@ -242,7 +238,7 @@ async fn serve(
                 last_flush = Some(tokio::time::Instant::now());
                 flush.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(3600));
                 let Some(read) = read.as_ref() else { continue };
-                CHANGE_READS.fetch_add(1, Ordering::Relaxed);
+                link.reads.fetch_add(1, Ordering::Relaxed);
                 let rows = match client.query(read, &[&last]).await {
                     Ok(rows) => rows,
                     Err(e) => return super::describe(&e),

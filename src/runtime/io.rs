@@ -12,7 +12,7 @@ use crate::db::{repo, session, session::Session, thread};
 use crate::drafts::DraftStore;
 use crate::model::*;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -26,9 +26,10 @@ pub fn spawn(
     server: String,
     drafts: Option<DraftStore>,
     replies: mpsc::Sender<Msg>,
+    change_reads: Arc<AtomicU64>,
 ) -> mpsc::UnboundedSender<Effect> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(config, server, drafts, rx, replies));
+    tokio::spawn(run(config, server, drafts, rx, replies, change_reads));
     tx
 }
 
@@ -87,6 +88,7 @@ async fn run(
     drafts: Option<DraftStore>,
     mut effects: mpsc::UnboundedReceiver<Effect>,
     replies: mpsc::Sender<Msg>,
+    stats_reads: Arc<AtomicU64>,
 ) {
     let mut current: Option<LoggedIn> = None;
     let drafts = DraftSaver::start(drafts, server);
@@ -136,6 +138,7 @@ async fn run(
                             drafts.set_login(&login);
                             let stop_listening = CancellationToken::new();
                             let busy = Arc::new(AtomicUsize::new(0));
+                            let reads = stats_reads.clone();
                             let (client, client_rx) =
                                 watch::channel(Some(opened.session.client.clone()));
                             // The one connection: kept (and replaced when lost) by the live
@@ -146,6 +149,7 @@ async fn run(
                                 notes: Some(opened.notes),
                                 listens: opened.read_only != Some(ReadOnlyServer::Standby),
                                 busy: busy.clone(),
+                                reads: reads.clone(),
                             };
                             tokio::spawn(listen::run(
                                 link,

@@ -16,6 +16,8 @@ mod io;
 
 use crate::app::{self, App, Effect, Msg, Notice};
 use crate::drafts::DraftStore;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -65,12 +67,19 @@ pub struct Runtime {
     effects: mpsc::UnboundedSender<Effect>,
     replies: mpsc::Receiver<Msg>,
     pub stats: Stats,
+    /// Change-log reads the live task made (what notifications cost this client).
+    pub change_reads: Arc<AtomicU64>,
     /// The informational notice on screen and when to take it down: the state stays pure,
     /// the runtime owns the clock and says when the time is up.
     expiry: Option<(Notice, Instant)>,
 }
 
 impl Runtime {
+    /// How many change-log reads this client's live task has made.
+    pub fn change_reads(&self) -> u64 {
+        self.change_reads.load(Ordering::Relaxed)
+    }
+
     /// Starts the I/O task for the server in `config` (the login and password come later, from
     /// the state's `Login` effect). `server` names it for the drafts and the screen.
     pub fn start(
@@ -79,11 +88,19 @@ impl Runtime {
         drafts: Option<DraftStore>,
     ) -> Runtime {
         let (reply_tx, replies) = mpsc::channel(1024);
-        let effects = io::spawn(config.into(), server, drafts, reply_tx);
+        let change_reads = Arc::new(AtomicU64::new(0));
+        let effects = io::spawn(
+            config.into(),
+            server,
+            drafts,
+            reply_tx,
+            change_reads.clone(),
+        );
         Runtime {
             effects,
             replies,
             stats: Stats::default(),
+            change_reads,
             expiry: None,
         }
     }
