@@ -107,7 +107,7 @@ pub enum Command {
         reset: bool,
     },
     /// Apply the embedded schema migrations (needs a superuser connection).
-    Migrate(AdminDb),
+    Migrate(MigrateArgs),
     /// Fill a database with realistic, skewed tickets and history (needs a superuser
     /// connection; for demos and benchmarks, not for production data).
     Seed(SeedArgs),
@@ -190,6 +190,17 @@ pub struct SeedArgs {
     pub password: String,
     #[command(flatten)]
     pub db: AdminDb,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: AdminDb,
+    /// Also close the cluster's maintenance databases (postgres, template1) to everyone but
+    /// superusers and roles granted CONNECT by name: REVOKE CONNECT, TEMPORARY ... FROM PUBLIC.
+    /// Cluster-wide: use it when nothing else in the cluster needs PUBLIC's access there.
+    #[arg(long)]
+    pub lock_maintenance_db: bool,
 }
 
 /// The connection used by administrative commands: a superuser (or the cluster owner).

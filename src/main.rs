@@ -63,14 +63,27 @@ async fn run(cli: Cli) -> Result<()> {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             Ok(())
         }
-        Some(Command::Migrate(db)) => {
-            let mut client = admin_client(&db, &file).await?;
+        Some(Command::Migrate(args)) => {
+            let mut client = admin_client(&args.db, &file).await?;
             let report = migrate::migrate(&mut client).await?;
             if report.applied.is_empty() {
                 println!("database is up to date ({} migrations)", report.already);
             } else {
                 for name in &report.applied {
                     println!("applied {name}");
+                }
+            }
+            if args.lock_maintenance_db {
+                let closed = migrate::lock_maintenance_databases(&client).await?;
+                if closed.is_empty() {
+                    println!(
+                        "the maintenance databases were already closed to PUBLIC (postgres, template1)"
+                    );
+                }
+                for name in closed {
+                    println!(
+                        "closed database {name} to PUBLIC (REVOKE CONNECT, TEMPORARY); undo: GRANT CONNECT, TEMPORARY ON DATABASE {name} TO PUBLIC"
+                    );
                 }
             }
             Ok(())

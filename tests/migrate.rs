@@ -248,3 +248,67 @@ async fn a_migration_behind_a_persons_lock_names_the_holder() {
         assert!(said.contains(words), "{words:?} missing from: {said}");
     }
 }
+
+/// Issue 14 item 11: the maintenance databases are open to every login by default (a customer
+/// could keep temp tables in `postgres`). `tickets migrate --lock-maintenance-db`, asked for by
+/// the operator, closes them to PUBLIC and says how to undo it; superusers keep their way in;
+/// a second run finds nothing to do. A plain migrate leaves them alone (alice gets in first).
+#[tokio::test]
+async fn migrate_closes_the_maintenance_databases_when_asked() {
+    let db = TestDb::new().await;
+    let alice = db.person("customer", "alice").await;
+    let into = |dbname: &'static str| {
+        let config = common::config_for(&alice.login, Some(&alice.password), dbname);
+        async move { tickets::db::connect_config(&config).await }
+    };
+    for dbname in ["postgres", "template1"] {
+        into(dbname)
+            .await
+            .unwrap_or_else(|e| panic!("before: alice could not open {dbname}: {e}"));
+    }
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickets"))
+            .args(["migrate", "--lock-maintenance-db"])
+            .env("DATABASE_URL", db.admin_conninfo())
+            .env_remove("TICKETS_CONFIG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run tickets migrate");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let first = run();
+    for dbname in ["postgres", "template1"] {
+        assert!(
+            first.contains(&format!("closed database {dbname} to PUBLIC"))
+                && first.contains(&format!(
+                    "GRANT CONNECT, TEMPORARY ON DATABASE {dbname} TO PUBLIC"
+                )),
+            "{first}"
+        );
+        let refused = into(dbname).await.err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("permission denied for database")),
+            "alice opened {dbname} after it was closed: {refused:?}"
+        );
+    }
+    common::superuser_client("postgres").await;
+    let second = run();
+    assert!(second.contains("already closed"), "{second}");
+    // The cluster is shared by this binary's tests: give it back as it was.
+    db.admin()
+        .await
+        .batch_execute(
+            "GRANT CONNECT, TEMPORARY ON DATABASE postgres TO PUBLIC;
+             GRANT CONNECT, TEMPORARY ON DATABASE template1 TO PUBLIC",
+        )
+        .await
+        .unwrap();
+}

@@ -237,6 +237,36 @@ async fn create_bookkeeping(client: &Client) -> Result<(), MigrateError> {
     Ok(())
 }
 
+/// Issue 14 item 11, on the operator's request (`tickets migrate --lock-maintenance-db`): the
+/// cluster's maintenance databases grant CONNECT and TEMPORARY to PUBLIC by default, so every
+/// person could open `postgres` and keep temp tables there. Revokes both from PUBLIC on
+/// `postgres` and `template1` where PUBLIC still has either; returns the databases changed.
+/// Superusers keep their way in; a role that needs them gets CONNECT by name.
+pub async fn lock_maintenance_databases(client: &Client) -> Result<Vec<String>, MigrateError> {
+    let open = client
+        .query(
+            "SELECT d.datname::text FROM pg_catalog.pg_database d
+             WHERE d.datname IN ('postgres', 'template1')
+               AND (pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')
+                    OR pg_catalog.has_database_privilege('public', d.oid, 'TEMPORARY'))
+             ORDER BY d.datname",
+            &[],
+        )
+        .await?;
+    let mut closed = Vec::new();
+    for row in open {
+        let name: String = row.get(0);
+        client
+            .batch_execute(&format!(
+                "REVOKE CONNECT, TEMPORARY ON DATABASE \"{}\" FROM PUBLIC",
+                name.replace('"', "\"\"")
+            ))
+            .await?;
+        closed.push(name);
+    }
+    Ok(closed)
+}
+
 /// Who holds table locks in this database in an open transaction (a migration's lock wait
 /// timed out behind one of them): "login (pid N, in a transaction since HH:MM:SS, state)".
 async fn lock_holders(client: &Client) -> Option<String> {
