@@ -80,6 +80,14 @@ impl ThemeName {
     }
 }
 
+/// The parts of `tickets bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchSection {
+    Panes,
+    Thread,
+    Client,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RoleName {
     Customer,
@@ -141,6 +149,10 @@ pub enum Command {
         crowd_seconds: u64,
         #[arg(long, default_value_t = 50)]
         crowd_rate: u32,
+        /// Measure one part only: the pane queries, the conversation (the busiest ticket's
+        /// thread) or the client.
+        #[arg(long, value_enum)]
+        only: Option<BenchSection>,
         #[command(flatten)]
         db: AdminDb,
     },

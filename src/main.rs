@@ -123,6 +123,7 @@ async fn run(cli: Cli) -> Result<()> {
             crowd,
             crowd_seconds,
             crowd_rate,
+            only,
             db,
         }) => {
             let database_url = config::admin_database_url(db.database_url.as_deref(), &file)?;
@@ -142,6 +143,7 @@ async fn run(cli: Cli) -> Result<()> {
                 password,
                 iterations: iterations.max(1),
                 live_changes,
+                only,
             };
             if crowd > 0 {
                 let crowd = tickets::bench::crowd::CrowdArgs {

@@ -9,6 +9,8 @@
 //!   latency from COMMIT to a refreshed frame, on tickets the bench files and then removes.
 //! - `crowd`: N headless clients of mixed roles while a writer commits changes at a steady
 //!   rate: queries and server CPU per change, COMMIT-to-frame p50/p99 (`--crowd N`).
+//! - `thread`: the busiest ticket's conversation through RLS as its customer and its agent
+//!   (psql's queries and the client's page) against the floor, server time and buffers.
 //! - `listeners`: N live clients of seeded people, held open (for pgbench runs beside them).
 //!
 //! The bench leaves the data as it found it: the pane queries only read, and the live test
@@ -20,8 +22,10 @@ mod client;
 pub mod crowd;
 mod listeners;
 mod panes;
+mod thread;
 pub mod wire;
 
+use crate::cli::BenchSection;
 use crate::db;
 use eyre::{Result, eyre};
 use std::future::Future;
@@ -37,6 +41,8 @@ pub struct BenchArgs {
     pub password: String,
     pub iterations: usize,
     pub live_changes: usize,
+    /// One part only (None: all of them).
+    pub only: Option<BenchSection>,
 }
 
 /// `tickets bench --crowd N`: only the crowd (see crowd.rs).
@@ -75,8 +81,16 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
         args.iterations,
         load_average()
     );
-    out.push_str(&panes::run(args, &base, &admin_db).await?);
-    out.push_str(&client::run(args, &base, &admin_db, tickets).await?);
+    let wanted = |s: BenchSection| args.only.is_none_or(|o| o == s);
+    if wanted(BenchSection::Panes) {
+        out.push_str(&panes::run(args, &base, &admin_db).await?);
+    }
+    if wanted(BenchSection::Thread) {
+        out.push_str(&thread::section(&base, &admin_db, &args.password, args.iterations).await?);
+    }
+    if wanted(BenchSection::Client) {
+        out.push_str(&client::run(args, &base, &admin_db, tickets).await?);
+    }
     out.push_str(&format!("\n{} at the end\n", load_average()));
     Ok(out)
 }
