@@ -325,8 +325,11 @@ pub async fn seed(client: &mut Client, plan: &SeedPlan) -> Result<SeedReport, Db
         SELECT ticket_id, customer_id, seq, kind, old_status, new_status, old_agent_id, new_agent_id,
                old_priority, new_priority, changed_by, changed_at
         FROM seed_h ORDER BY changed_at;
-        INSERT INTO public.ticket_messages (ticket_id, customer_id, author_id, body, internal, created_at)
-        SELECT ticket_id, customer_id, author_id, body, internal, created_at FROM seed_m ORDER BY created_at;";
+        INSERT INTO public.ticket_messages (ticket_id, customer_id, author_id, body, internal, created_at,
+            ticket_agent_id, ticket_pool)
+        SELECT m.ticket_id, m.customer_id, m.author_id, m.body, m.internal, m.created_at,
+               t.agent_id, (t.agent_id IS NULL AND t.status = 'open')
+        FROM seed_m m JOIN seed_t t ON t.id = m.ticket_id ORDER BY m.created_at;";
     // Building an index once over the loaded rows is far cheaper than updating it row by row
     // (random UUIDs, a GIN over the text): set the secondary indexes aside for a big load.
     let indexes: Vec<(String, String)> = if plan.tickets >= 20_000 {

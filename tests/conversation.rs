@@ -15,6 +15,9 @@ use uuid::Uuid;
 mod support;
 use support::*;
 
+#[path = "conversation/access.rs"]
+mod access;
+
 #[tokio::test]
 async fn each_role_posts_and_reads_what_it_may() {
     let s = scene().await;

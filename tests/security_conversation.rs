@@ -80,6 +80,9 @@ attack_tests!(SUITE;
     admin_forges_or_changes_a_ticket_number,
     customer_takes_or_resets_ticket_numbers,
     customer_reads_or_writes_anothers_last_seen,
+    agent_keeps_reading_messages_of_a_ticket_that_left_them,
+    agent_reads_a_new_note_on_someone_elses_ticket,
+    anyone_forges_a_messages_copy_of_its_tickets_access,
 );
 
 #[test]

@@ -87,6 +87,16 @@ async fn seeded_data_obeys_every_rule_and_the_logins_work() {
                    (SELECT h.new_agent_id FROM ticket_status_history h WHERE h.ticket_id = t.id AND h.kind = 'assignment' AND h.changed_at < m.created_at ORDER BY h.seq DESC LIMIT 1),
                    CASE WHEN (SELECT h.new_status FROM ticket_status_history h WHERE h.ticket_id = t.id AND h.new_status IS NOT NULL AND h.changed_at < m.created_at ORDER BY h.seq DESC LIMIT 1) = 'open' THEN m.author_id END)))
            OR body !~ '[^[:space:]]' OR octet_length(body) > 65536").await, 0);
+    // Each message's copy of its ticket's access (0026) is the ticket's, as the triggers keep it.
+    assert_eq!(
+        check(
+            "SELECT count(*) FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+        WHERE m.ticket_agent_id IS DISTINCT FROM t.agent_id
+           OR m.ticket_pool <> (t.agent_id IS NULL AND t.status = 'open')"
+        )
+        .await,
+        0
+    );
     // Replaying each ticket's status rows gives its current status, through legal moves only.
     assert_eq!(check("SELECT count(*) FROM tickets t WHERE status <> (SELECT new_status FROM ticket_status_history h WHERE h.ticket_id = t.id AND new_status IS NOT NULL ORDER BY seq DESC LIMIT 1)").await, 0);
     assert_eq!(check("SELECT count(*) FROM ticket_status_history h JOIN users u ON u.id = h.changed_by WHERE h.kind = 'status' AND NOT EXISTS (SELECT 1 FROM ticket_status_moves m WHERE m.role = u.role AND m.from_status = h.old_status AND m.to_status = h.new_status)").await, 0);

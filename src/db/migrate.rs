@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(23, "0023_watchdog.sql"),
     migration!(24, "0024_disable_hands_on_tickets.sql"),
     migration!(25, "0025_bounded_calls.sql"),
+    migration!(26, "0026_agents_read_messages_like_the_floor.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
