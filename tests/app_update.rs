@@ -130,7 +130,10 @@ fn moving_the_cursor_loads_the_ticket_and_near_the_end_the_next_page() {
         },
         id: Uuid::from_u128(101)
     }));
-    let effects = update(&mut app, ch('G'));
+    let mut effects = Vec::new();
+    for _ in 0..9 {
+        effects.extend(update(&mut app, key(KeyCode::PageDown)));
+    }
     let page = effects.iter().find_map(|e| match e {
         Effect::LoadPage { after, .. } => Some(after.clone()),
         _ => None,
@@ -139,6 +142,14 @@ fn moving_the_cursor_loads_the_ticket_and_near_the_end_the_next_page() {
         .expect("the end of the list asks for the next page")
         .expect("with a cursor");
     assert_eq!(after.id, Uuid::from_u128(199));
+    // G goes to the real end of the queue: its last page, read from the other side.
+    let effects = update(&mut app, ch('G'));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadTail { before: None, .. })),
+        "{effects:?}"
+    );
 }
 
 #[test]
@@ -435,10 +446,15 @@ fn the_audit_view_pages_and_filters() {
             append: false,
         }),
     );
+    // G goes to the real end: the audit's last page, read from the other side (not the page
+    // after the last loaded row).
     let effects = update(&mut app, ch('G'));
-    assert!(effects.iter().any(
-        |e| matches!(e, Effect::LoadAudit { after: Some(c), .. } if c.id == Uuid::from_u128(1099))
-    ));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadAuditTail { before: None, .. })),
+        "{effects:?}"
+    );
     update(&mut app, ch('f'));
     let effects = update(&mut app, key(KeyCode::Enter));
     assert!(effects.is_empty(), "the person prompt opens");

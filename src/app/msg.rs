@@ -45,6 +45,15 @@ pub enum Reply {
         append: bool,
         limit: usize,
     },
+    /// A page read from the list's other end: its last rows (`prepend` false: they replace
+    /// the loaded ones), or the page above the first loaded row (`prepend`).
+    Tail {
+        req: RequestId,
+        queue: Queue,
+        rows: Vec<TicketRow>,
+        prepend: bool,
+        limit: usize,
+    },
     /// The rows among `ids` that are in `queue` now (a live change re-read by id); the
     /// others left it or may not be read.
     Rows {
@@ -93,6 +102,13 @@ pub enum Reply {
         rows: Vec<HistoryEntry>,
         append: bool,
     },
+    /// A page read from the audit's other end: its last page (`prepend` false: it replaces
+    /// the rows), or the page above the first loaded row (`prepend`).
+    AuditTail {
+        req: RequestId,
+        rows: Vec<HistoryEntry>,
+        prepend: bool,
+    },
     /// The database answered an action on a ticket: the changed row as the person may now see
     /// it (None once it left their view), or its refusal.
     Acted {
@@ -139,6 +155,15 @@ pub enum Effect {
         after: Option<Cursor>,
         limit: usize,
     },
+    /// The list's page just before `before`, or its last `limit` rows when None: the real end
+    /// of the queue (`G`), and scrolling up from there.
+    LoadTail {
+        req: RequestId,
+        queue: Queue,
+        search: String,
+        before: Option<Cursor>,
+        limit: usize,
+    },
     /// Re-reads the list's rows among `ids` (changed tickets), by id.
     LoadRows {
         req: RequestId,
@@ -178,6 +203,13 @@ pub enum Effect {
         req: RequestId,
         filter: AuditFilter,
         after: Option<AuditCursor>,
+    },
+    /// The audit's page just newer than `before`, or its last page (the oldest changes) when
+    /// None: read from the other end (`G`, and scrolling up from there).
+    LoadAuditTail {
+        req: RequestId,
+        filter: AuditFilter,
+        before: Option<AuditCursor>,
     },
     /// Do something to a ticket (one action in flight at a time).
     Act {

@@ -81,6 +81,18 @@ pub struct TicketList {
     pub search: String,
     /// A page of this queue has arrived before (later pages are refreshes).
     pub loaded: bool,
+    /// The rows were read from the end (`G`): rows above the first loaded one exist but are
+    /// not loaded yet (they load as the cursor nears the top; `g` reads the top again).
+    pub head_missing: bool,
+    /// Where the cursor goes when the page on its way arrives (`g`, `G`).
+    pub landing: Option<Landing>,
+}
+
+/// Where the cursor lands when the page that `g` or `G` asked for arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    Top,
+    End,
 }
 
 impl TicketList {
@@ -204,6 +216,9 @@ pub struct AuditLog {
     pub loading: Option<RequestId>,
     pub exhausted: bool,
     pub filter: AuditFilter,
+    /// Read from the end (`G`): newer entries above the first loaded one are not loaded yet.
+    pub head_missing: bool,
+    pub landing: Option<Landing>,
 }
 
 pub struct Main {

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod connect;
 pub mod conninfo;
 pub mod error;
+pub mod history;
 pub mod listen;
 pub mod migrate;
 pub mod notifier;

@@ -256,7 +256,9 @@ fn failure(effect: Effect, error: DbError) -> Reply {
             action,
             result: Err(error),
         },
-        Effect::LoadPage { req, .. } | Effect::LoadRows { req, .. } => Reply::Failed {
+        Effect::LoadPage { req, .. }
+        | Effect::LoadTail { req, .. }
+        | Effect::LoadRows { req, .. } => Reply::Failed {
             req: Some(req),
             load: LoadKind::List,
             error,
@@ -292,7 +294,7 @@ fn failure(effect: Effect, error: DbError) -> Reply {
             query,
             result: Err(error),
         },
-        Effect::LoadAudit { req, .. } => Reply::Failed {
+        Effect::LoadAudit { req, .. } | Effect::LoadAuditTail { req, .. } => Reply::Failed {
             req: Some(req),
             load: LoadKind::Audit,
             error,
@@ -315,10 +317,10 @@ fn is_action(e: &Effect) -> bool {
 /// Which pane a load fills: of several loads for one pane in a batch, only the last runs.
 fn pane(e: &Effect) -> Option<LoadKind> {
     match e {
-        Effect::LoadPage { .. } => Some(LoadKind::List),
+        Effect::LoadPage { .. } | Effect::LoadTail { .. } => Some(LoadKind::List),
         Effect::LoadTicket { .. } => Some(LoadKind::Ticket),
         Effect::LoadThread { .. } => Some(LoadKind::Thread),
-        Effect::LoadAudit { .. } => Some(LoadKind::Audit),
+        Effect::LoadAudit { .. } | Effect::LoadAuditTail { .. } => Some(LoadKind::Audit),
         Effect::LoadCounts => Some(LoadKind::Counts),
         _ => None,
     }
@@ -354,6 +356,27 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
                 queue,
                 rows,
                 append: after.is_some(),
+                limit,
+            },
+            Err(error) => Reply::Failed {
+                req: Some(req),
+                load: LoadKind::List,
+                error,
+            },
+        },
+        Effect::LoadTail {
+            req,
+            queue,
+            search,
+            before,
+            limit,
+        } => match repo::list_tail(client, me, queue, &search, before.as_ref(), limit as i64).await
+        {
+            Ok(rows) => Reply::Tail {
+                req,
+                queue,
+                rows,
+                prepend: before.is_some(),
                 limit,
             },
             Err(error) => Reply::Failed {
@@ -472,6 +495,22 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
                 },
             }
         }
+        Effect::LoadAuditTail {
+            req,
+            filter,
+            before,
+        } => match repo::audit_tail(client, &filter, before.as_ref(), repo::PAGE).await {
+            Ok(rows) => Reply::AuditTail {
+                req,
+                rows,
+                prepend: before.is_some(),
+            },
+            Err(error) => Reply::Failed {
+                req: Some(req),
+                load: LoadKind::Audit,
+                error,
+            },
+        },
         Effect::Act { ticket, action } => {
             let result = repo::act(client, me, ticket, &action).await;
             Reply::Acted {

@@ -114,9 +114,13 @@ pub(super) fn render(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect, focus
     let mut block = cx.pane(title, focused);
     if !audit.rows.is_empty() {
         let more = if audit.exhausted { "" } else { "+" };
-        block = block.title_top(
-            Line::from(format!(" {}/{}{more} ", selected + 1, audit.rows.len())).right_aligned(),
-        );
+        let pos = if audit.head_missing {
+            // Read from the end (`G`): where the cursor is counts from there.
+            format!(" {} from the end ", audit.rows.len() - selected)
+        } else {
+            format!(" {}/{}{more} ", selected + 1, audit.rows.len())
+        };
+        block = block.title_top(Line::from(pos).right_aligned());
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -249,7 +249,10 @@ pub(super) fn render(
         } else {
             "+"
         };
-        let pos = if list.filter.is_empty() {
+        let pos = if list.head_missing && list.filter.is_empty() {
+            // Read from the end (`G`): where the cursor is counts from there.
+            format!(" {} from the end ", visible.len() - selected)
+        } else if list.filter.is_empty() {
             format!(" {}/{}{more} ", selected + 1, visible.len())
         } else {
             format!(

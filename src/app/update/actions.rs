@@ -11,8 +11,8 @@ pub(super) fn main_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Down => Ok(move_cursor(main, 1)),
         Action::PageUp => Ok(move_cursor(main, -(PAGE_STEP as isize))),
         Action::PageDown => Ok(move_cursor(main, PAGE_STEP as isize)),
-        Action::Top => Ok(move_cursor(main, isize::MIN / 2)),
-        Action::Bottom => Ok(move_cursor(main, isize::MAX / 2)),
+        Action::Top => Ok(to_top(main)),
+        Action::Bottom => Ok(to_end(main)),
         Action::NextPane | Action::PrevPane => {
             if main.focus == Pane::List {
                 Ok(open_detail(main))
@@ -279,6 +279,7 @@ pub(super) fn move_cursor(main: &mut Main, delta: isize) -> Vec<Effect> {
             {
                 effects.extend(load_list(main, Load::More));
             }
+            effects.extend(prefetch_above(main));
             effects
         }
         (View::Audit, Pane::List) => {
@@ -295,6 +296,7 @@ pub(super) fn move_cursor(main: &mut Main, delta: isize) -> Vec<Effect> {
             if len - target <= PREFETCH && !main.audit.exhausted && main.audit.loading.is_none() {
                 effects.extend(load_audit(main, true));
             }
+            effects.extend(prefetch_above(main));
             effects
         }
     }
@@ -365,6 +367,10 @@ pub(super) enum Load {
 }
 
 pub(super) fn load_list(main: &mut Main, load: Load) -> Vec<Effect> {
+    if matches!(load, Load::Again) && main.list.head_missing {
+        // Rows read from the end: re-read as many from the end, so a refresh keeps the place.
+        return load_tail(main, false, main.list.rows.len().clamp(PAGE, 10 * PAGE));
+    }
     let req = main.request_id();
     main.list.loading = Some(req);
     main.refresh_pending = false;

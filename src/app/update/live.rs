@@ -82,6 +82,9 @@ pub(super) fn merge_rows(
             .iter()
             .position(|o| order(&row, o, by_urgency) == Ordering::Less);
         match at {
+            // Above the first loaded row of rows read from the end: not loaded, like its
+            // neighbours there.
+            Some(0) if main.list.head_missing => {}
             Some(i) => main.list.rows.insert(i, row),
             // After the last loaded row: it belongs here only when nothing more is to load.
             None if main.list.exhausted => main.list.rows.push(row),

@@ -5,6 +5,7 @@
 
 mod actions;
 mod compose;
+mod ends;
 mod input;
 mod live;
 mod replies;
@@ -12,6 +13,7 @@ mod words;
 
 use actions::*;
 use compose::*;
+use ends::*;
 use input::*;
 use live::*;
 use replies::*;

@@ -117,8 +117,12 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 main.list.rows.extend(rows);
             } else {
                 main.list.rows = rows;
+                main.list.head_missing = false;
             }
             main.list.select_id(main.advance_to.take().or(keep));
+            if main.list.landing.take() == Some(Landing::Top) {
+                main.list.selected = 0;
+            }
             // The opened ticket left this list (claimed into Mine, closed...): go back to the
             // list rather than show its neighbour as if it were the ticket the person opened.
             if main.focus != Pane::List && keep.is_some() && main.selected().map(|r| r.id) != keep {
@@ -136,6 +140,14 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             }
             effects
         }
+        Reply::Tail {
+            req,
+            queue,
+            rows,
+            prepend,
+            limit,
+        } => tail_arrived(main, req, queue, rows, prepend, limit),
+        Reply::AuditTail { req, rows, prepend } => audit_tail_arrived(main, req, rows, prepend),
         Reply::Rows {
             req,
             queue,
@@ -296,8 +308,11 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 let keep = main.audit.rows.get(main.audit.selected).map(|h| h.id);
                 main.audit.selected = keep
                     .and_then(|id| rows.iter().position(|h| h.id == id))
+                    .filter(|_| main.audit.landing.take() != Some(Landing::Top))
                     .unwrap_or(0);
+                main.audit.landing = None;
                 main.audit.rows = rows;
+                main.audit.head_missing = false;
             }
             if main.view == View::Audit {
                 select_changed(main)

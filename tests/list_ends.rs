@@ -1,0 +1,244 @@
+//! `G` goes to the real end of the ticket list and of the audit, not to the last row loaded
+//! (issue 11: 15 presses to reach the end of the audit): the last page is read from the other
+//! side (`repo::list_tail`, `repo::audit_tail`: the reversed keyset order, answered in the
+//! list's order), scrolling up from there reads the pages above, and `g` reads the top again.
+//! Lists of 250 tickets, longer than a page (100), against a real database.
+
+mod common;
+
+use common::client::Client;
+use common::{TestDb, TestPerson};
+use ratatui::crossterm::event::KeyCode;
+use tickets::app::View;
+use tickets::db::repo;
+use tickets::model::*;
+use uuid::Uuid;
+
+const TICKETS: usize = 250;
+
+struct Scene {
+    db: TestDb,
+    cy: TestPerson,
+    al: TestPerson,
+    ada: TestPerson,
+}
+
+/// 250 tickets of a customer, in every priority, unassigned (the agent's pool).
+async fn scene() -> Scene {
+    let db = TestDb::new().await;
+    let cy = db.person("customer", "cy").await;
+    let al = db.person("agent", "al").await;
+    let ada = db.person("admin", "ada").await;
+    db.admin()
+        .await
+        .execute("UPDATE app.limits SET tickets_per_hour = 10000", &[])
+        .await
+        .unwrap();
+    db.login(&cy)
+        .await
+        .execute(
+            "INSERT INTO tickets (subject, description, priority)
+             SELECT format('T%s', g), 'the printer broke',
+                    (ARRAY['low', 'normal', 'high', 'urgent'])[1 + g % 4]::ticket_priority
+             FROM generate_series(1, $1::int) g",
+            &[&(TICKETS as i32)],
+        )
+        .await
+        .unwrap();
+    Scene { db, cy, al, ada }
+}
+
+/// The whole queue, page after page from the top, as the client reads it.
+async fn whole(c: &tokio_postgres::Client, me: &Me, queue: Queue, search: &str) -> Vec<Uuid> {
+    let mut rows: Vec<TicketRow> = Vec::new();
+    loop {
+        let after = rows.last().map(Cursor::from);
+        let page = repo::list(c, me, queue, search, after.as_ref(), repo::PAGE)
+            .await
+            .unwrap();
+        let short = page.len() < repo::PAGE as usize;
+        rows.extend(page);
+        if short {
+            return rows.iter().map(|r| r.id).collect();
+        }
+    }
+}
+
+fn ids(rows: &[TicketRow]) -> Vec<Uuid> {
+    rows.iter().map(|r| r.id).collect()
+}
+
+#[tokio::test]
+async fn the_tail_of_every_queue_is_its_real_end_in_its_own_order() {
+    let s = scene().await;
+    let cases = [
+        (&s.cy, Queue::Mine, ""),
+        (&s.al, Queue::Unassigned, ""),
+        (&s.al, Queue::All, ""),
+        (&s.ada, Queue::All, ""),
+        (&s.ada, Queue::Unassigned, ""),
+        (&s.ada, Queue::All, "printer"),
+        (&s.cy, Queue::Mine, "printer"),
+    ];
+    for (who, queue, search) in cases {
+        let c = s.db.login(who).await;
+        let me = repo::whoami(&c).await.unwrap();
+        let all = whole(&c, &me, queue, search).await;
+        assert_eq!(all.len(), TICKETS, "{} {queue:?} {search:?}", who.login);
+        let tail = repo::list_tail(&c, &me, queue, search, None, repo::PAGE)
+            .await
+            .unwrap();
+        let n = all.len();
+        assert_eq!(
+            ids(&tail),
+            all[n - 100..],
+            "{} {queue:?} {search:?}: the last page",
+            who.login
+        );
+        let above = repo::list_tail(
+            &c,
+            &me,
+            queue,
+            search,
+            Some(&Cursor::from(&tail[0])),
+            repo::PAGE,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ids(&above), all[n - 200..n - 100], "the page above it");
+        let top = repo::list_tail(
+            &c,
+            &me,
+            queue,
+            search,
+            Some(&Cursor::from(&above[0])),
+            repo::PAGE,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ids(&top), all[..n - 200], "and the first rows, short");
+    }
+}
+
+/// The whole audit, page after page from the newest change.
+async fn whole_audit(c: &tokio_postgres::Client) -> Vec<Uuid> {
+    let filter = AuditFilter::default();
+    let mut all: Vec<HistoryEntry> = Vec::new();
+    loop {
+        let after = all.last().map(|h| AuditCursor {
+            changed_at: h.changed_at,
+            id: h.id,
+        });
+        let page = repo::audit(c, &filter, after.as_ref(), repo::PAGE)
+            .await
+            .unwrap();
+        let short = page.len() < repo::PAGE as usize;
+        all.extend(page);
+        if short {
+            return all.iter().map(|h| h.id).collect();
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_tail_of_the_audit_is_its_oldest_changes() {
+    let s = scene().await;
+    let c = s.db.login(&s.ada).await;
+    let filter = AuditFilter::default();
+    let all = whole_audit(&c).await;
+    let n = all.len();
+    assert_eq!(n, TICKETS, "one created row per ticket");
+    let tail = repo::audit_tail(&c, &filter, None, repo::PAGE)
+        .await
+        .unwrap();
+    assert_eq!(
+        tail.iter().map(|h| h.id).collect::<Vec<_>>(),
+        all[n - 100..]
+    );
+    let before = AuditCursor {
+        changed_at: tail[0].changed_at,
+        id: tail[0].id,
+    };
+    let above = repo::audit_tail(&c, &filter, Some(&before), repo::PAGE)
+        .await
+        .unwrap();
+    assert_eq!(
+        above.iter().map(|h| h.id).collect::<Vec<_>>(),
+        all[n - 200..n - 100]
+    );
+}
+
+/// In the client: `G` lands on the queue's last ticket with one page read, not three; moving up
+/// from there reads the page above before the cursor gets to it; `g` lands on the first again.
+#[tokio::test]
+async fn g_and_shift_g_go_to_the_real_top_and_end_of_the_list() {
+    let s = scene().await;
+    let c = s.db.login(&s.cy).await;
+    let me = repo::whoami(&c).await.unwrap();
+    let all = whole(&c, &me, Queue::Mine, "").await;
+    let mut client = Client::start(&s.db, &s.cy);
+    client.login(&s.cy).await;
+    assert_eq!(client.main().list.rows.len(), 100);
+    let selected = |client: &Client| client.main().selected().map(|r| r.id);
+
+    client.key(KeyCode::Char('G'));
+    client.settle().await;
+    assert_eq!(selected(&client), all.last().copied(), "the real end");
+    assert_eq!(
+        client.main().list.rows.len(),
+        100,
+        "one page read, from the end"
+    );
+    assert!(client.main().list.head_missing);
+
+    for _ in 0..85 {
+        client.key(KeyCode::Char('k'));
+    }
+    client.settle().await;
+    assert_eq!(selected(&client), Some(all[TICKETS - 86]));
+    assert_eq!(
+        ids(&client.main().list.rows),
+        all[TICKETS - 200..],
+        "the page above was read as the cursor neared it"
+    );
+
+    client.key(KeyCode::Char('g'));
+    client.settle().await;
+    assert_eq!(selected(&client), Some(all[0]), "the real top");
+    assert_eq!(ids(&client.main().list.rows), all[..100]);
+    assert!(!client.main().list.head_missing);
+}
+
+#[tokio::test]
+async fn shift_g_goes_to_the_oldest_change_of_the_audit() {
+    let s = scene().await;
+    let all = whole_audit(&s.db.login(&s.ada).await).await;
+    let mut client = Client::start(&s.db, &s.ada);
+    client.login(&s.ada).await;
+    client.key(KeyCode::Char('A'));
+    client.settle().await;
+    assert_eq!(client.main().view, View::Audit);
+    assert_eq!(client.main().audit.rows.len(), 100);
+    let selected = |client: &Client| {
+        let audit = &client.main().audit;
+        audit.rows.get(audit.selected).map(|h| h.id)
+    };
+    client.key(KeyCode::Char('G'));
+    client.settle().await;
+    assert_eq!(selected(&client), all.last().copied(), "the oldest change");
+    assert_eq!(
+        client.main().audit.rows.len(),
+        100,
+        "one page read, from the end"
+    );
+    for _ in 0..85 {
+        client.key(KeyCode::Char('k'));
+    }
+    client.settle().await;
+    assert_eq!(selected(&client), Some(all[TICKETS - 86]));
+    assert_eq!(client.main().audit.rows.len(), 200);
+    client.key(KeyCode::Char('g'));
+    client.settle().await;
+    assert_eq!(selected(&client), Some(all[0]), "the newest change");
+    assert_eq!(client.main().audit.rows.len(), 100);
+}
