@@ -295,6 +295,12 @@ async fn demo(reset: bool, theme: Option<String>, file: &FileConfig) -> Result<(
         demo.notifier_config(),
         stop_notifier.clone(),
     ));
+    // As `tickets notifier` does: the demo's people are bounded by the watchdog too.
+    tokio::spawn(db::watchdog::run(
+        demo.notifier_config(),
+        db::watchdog::Limits::default(),
+        stop_notifier.clone(),
+    ));
     let result = run_client(demo.pg_config().into(), None, Some(logins), theme, file).await;
     stop_notifier.cancel();
     demo.stop();
