@@ -8,8 +8,9 @@ use tickets::db::watchdog;
 
 /// Item 5: a person who lifts their own timeouts is still bounded. The watchdog, run by the
 /// notifier's login (a real member of tickets_notifier), cancels a customer's statement that
-/// runs past the limit and ends an agent's transaction left idle past it; a superuser's long
-/// statement is not a person's and runs on. People cannot call the watchdog themselves.
+/// runs past the limit (here and in the cluster's `postgres` database) and ends an agent's
+/// transaction left idle past it; a superuser's long statement is not a person's and runs
+/// on. People cannot call the watchdog themselves.
 pub async fn timeouts_lifted_by_the_session(w: &World) -> Check {
     let alice = w.session("alice").await;
     refused(
@@ -38,11 +39,25 @@ pub async fn timeouts_lifted_by_the_session(w: &World) -> Check {
     al.batch_execute("SET idle_in_transaction_session_timeout = 0; BEGIN; SELECT 1")
         .await
         .map_err(|e| describe(&e))?;
+    // The same customer in the cluster's maintenance database, open to PUBLIC by default.
+    let elsewhere = tickets::db::connect_config(&common::config_for(
+        &w.person("alice").login,
+        Some(&w.person("alice").password),
+        "postgres",
+    ))
+    .await
+    .map_err(|e| format!("alice opens postgres: {e}"))?;
+    elsewhere
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .map_err(|e| describe(&e))?;
     let dba = w.db.admin().await;
     let sleeping = tokio::spawn(async move {
         let r = alice.execute("SELECT pg_sleep(600)", &[]).await;
         (alice, r)
     });
+    let sleeping_elsewhere =
+        tokio::spawn(async move { elsewhere.execute("SELECT pg_sleep(600)", &[]).await });
     let dba_sleeping = tokio::spawn(async move {
         dba.batch_execute("SET statement_timeout = 0; SELECT pg_sleep(3)")
             .await
@@ -79,6 +94,24 @@ pub async fn timeouts_lifted_by_the_session(w: &World) -> Check {
         }
     };
     refused_with_code(slept, "57014", "canceling statement due to user request")?;
+    match tokio::time::timeout(Duration::from_secs(5), sleeping_elsewhere).await {
+        Ok(done) => refused_with_code(
+            done.unwrap(),
+            "57014",
+            "canceling statement due to user request",
+        )
+        .map_err(|e| format!("in the postgres database: {e}"))?,
+        Err(_) => {
+            let _ =
+                w.su.execute(
+                    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+                     WHERE usename = $1 AND datname = 'postgres'",
+                    &[&w.person("alice").login],
+                )
+                .await;
+            return Err("alice's statement in the postgres database was not cancelled".into());
+        }
+    }
     // Cancelled, not ended: her session goes on.
     rows(&alice, "SELECT 1", 1).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
