@@ -217,7 +217,7 @@ fn the_losing_claim_names_the_ticket_without_its_uuid() {
             action: TicketAction::Claim,
             result: Err(DbError::Refused {
                 code: "55000".into(),
-                message: format!("ticket {id} was claimed by another agent"),
+                message: format!("ticket {id} went to Bo Berg (bo) just before your claim"),
             }),
         }),
     );
@@ -225,7 +225,7 @@ fn the_losing_claim_names_the_ticket_without_its_uuid() {
     assert!(notice.error);
     assert_eq!(
         notice.text,
-        "#1 VPN drops every hour was claimed by another agent."
+        "#1 VPN drops every hour went to Bo Berg (bo) just before your claim."
     );
 }
 

@@ -222,8 +222,7 @@ async fn a_claim_lost_to_another_agent_is_refused_with_the_reason() {
     y.settle().await;
     assert_named(&x.notice(), "Contested", ": claimed, it is yours.");
     assert!(
-        y.notice()
-            .contains(" Contested was claimed by another agent")
+        y.notice().contains(" Contested went to ")
             || y.notice().contains(" Contested is no longer in the pool"),
         "{}",
         y.notice()

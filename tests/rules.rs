@@ -399,10 +399,7 @@ async fn two_agents_claiming_at_once_exactly_one_wins() {
         let message = loser.as_db_error().map(|d| d.message().to_owned());
         let message = message.as_deref().unwrap_or("");
         match sqlstate::<()>(Err(loser)).as_str() {
-            "55000" => assert!(
-                message.contains("was claimed by another agent"),
-                "{message}"
-            ),
+            "55000" => assert!(message.contains("just before your claim"), "{message}"),
             "P0002" => assert!(message.contains("is not visible to you"), "{message}"),
             other => panic!("round {round}: {other} {message}"),
         }
@@ -461,4 +458,63 @@ async fn a_claim_waits_for_an_uncommitted_claim() {
             [change("assignment", None, Some(&id), winner)]
         );
     }
+}
+
+/// A claim that loses a race is told who won (issue 11): the loser's call began with the ticket
+/// in the pool, which it reads, and waited for the winner's row lock. Once the winner has
+/// committed, another call is refused like an unknown id, naming nobody (no oracle).
+#[tokio::test]
+async fn a_claim_lost_in_a_race_names_the_agent_who_won() {
+    let w = Cast::new().await;
+    let t = w.file("raced").await;
+    w.l1.batch_execute(&format!("BEGIN; SELECT claim_ticket('{t}')"))
+        .await
+        .unwrap();
+    let waiting = async {
+        // The loser's claim waits for the winner's row lock; then the winner commits.
+        for _ in 0..200 {
+            let n: i64 =
+                w.su.query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE usename = $1 AND wait_event_type = 'Lock'",
+                    &[&w.a2.login],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if n > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        w.l1.batch_execute("COMMIT").await.unwrap();
+    };
+    let params: &[&(dyn tokio_postgres::types::ToSql + Sync)] = &[&t];
+    let (lost, ()) = tokio::join!(w.l2.query_one("SELECT claim_ticket($1)", params), waiting);
+    let error = lost.expect_err("the second claim loses");
+    let message = error.as_db_error().unwrap().message().to_owned();
+    assert_eq!(sqlstate::<()>(Err(error)), "55000");
+    assert_eq!(
+        message,
+        format!(
+            "ticket {t} went to al agent ({}) just before your claim",
+            w.a1.login
+        )
+    );
+    // Claimed and committed before the call: the same refusal as for a random id.
+    let again = w.l2.query_one("SELECT claim_ticket($1)", &[&t]).await;
+    let random = Uuid::new_v4();
+    let unknown = w.l2.query_one("SELECT claim_ticket($1)", &[&random]).await;
+    let words = |r: Result<tokio_postgres::Row, tokio_postgres::Error>, id: Uuid| {
+        let e = r.expect_err("refused");
+        let m = e
+            .as_db_error()
+            .unwrap()
+            .message()
+            .replace(&id.to_string(), "<id>");
+        (sqlstate::<()>(Err(e)), m)
+    };
+    let again = words(again, t);
+    assert_eq!(again, words(unknown, random));
+    assert!(!again.1.contains(&w.a1.login), "{again:?}");
 }

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(24, "0024_disable_hands_on_tickets.sql"),
     migration!(25, "0025_bounded_calls.sql"),
     migration!(26, "0026_agents_read_messages_like_the_floor.sql"),
+    migration!(27, "0027_claim_names_the_winner.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
