@@ -91,6 +91,50 @@ fn a_new_row_past_the_loaded_page_waits_for_the_next_page() {
 }
 
 #[test]
+fn one_reread_at_a_time_the_changes_meanwhile_go_in_the_next() {
+    let mut app = logged_in(Role::Agent, pool(3));
+    let first = changed(&mut app, &[1]);
+    // Two more batches while the first re-read is in flight: nothing is sent for them yet.
+    assert!(changed(&mut app, &[2]).is_empty());
+    assert!(changed(&mut app, &[3, 2]).is_empty());
+    let (req, queue) = first
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadRows { req, queue, .. } => Some((*req, *queue)),
+            _ => None,
+        })
+        .expect("the first change is re-read at once");
+    let next = update(
+        &mut app,
+        Msg::Db(Reply::Rows {
+            req,
+            queue,
+            ids: vec![Uuid::from_u128(101)],
+            rows: vec![row(1, None, Status::Open)],
+        }),
+    );
+    // Its answer asks for the next round: the ids heard meanwhile, once each, and the counts.
+    let pending: Vec<Uuid> = next
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadRows { ids, .. } => Some(ids.clone()),
+            _ => None,
+        })
+        .expect("the next round");
+    assert_eq!(pending, vec![Uuid::from_u128(102), Uuid::from_u128(103)]);
+    assert!(next.iter().any(|e| matches!(e, Effect::LoadCounts)));
+    let mut urgent = row(2, None, Status::Open);
+    urgent.priority = Priority::Urgent;
+    assert!(answer_rows(
+        &mut app,
+        &next,
+        vec![urgent, row(3, None, Status::Open)]
+    ));
+    assert_eq!(ids(&app), vec![2, 1, 3]);
+    assert!(main_of(&app).rows_req.is_none());
+}
+
+#[test]
 fn a_large_batch_reloads_the_list() {
     let mut app = logged_in(Role::Customer, pool(3));
     let many: Vec<u128> = (1..=60).collect();

@@ -301,7 +301,7 @@ async fn a_burst_of_a_thousand_updates_costs_a_handful_of_refetches() {
     assert!(refetches >= 1, "the burst was seen");
     // At most one batch per 200 ms (plus the leading edge and a trailing round): a slow
     // machine stretches the burst, not the rule. Uncoalesced would be about 1,000.
-    let allowed = took.as_millis() as usize / 200 + 5;
+    let allowed = (took.as_millis() / tickets::db::listen::THROTTLE.as_millis()) as usize + 5;
     assert!(
         refetches <= allowed.min(100),
         "{refetches} refetches for 1000 updates in {took:?} (allowed {allowed}): not coalesced"
@@ -345,7 +345,7 @@ async fn a_flood_of_forged_hints_costs_a_bounded_number_of_reads() {
     a.idle(Duration::from_millis(400)).await;
     let elapsed = started.elapsed();
     let reads = a.runtime.change_reads() - reads_before;
-    let allowed = elapsed.as_millis() as u64 / 200 + 2;
+    let allowed = (elapsed.as_millis() / tickets::db::listen::THROTTLE.as_millis()) as u64 + 2;
     println!("2,000 forged hints in {elapsed:?} cost {reads} change-log reads");
     assert!(reads >= 1, "the forged hints reached the client");
     assert!(

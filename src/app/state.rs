@@ -274,6 +274,8 @@ pub struct Main {
     pub refresh_pending: bool,
     /// Changed rows being re-read by id (the live path's answer to a change on screen).
     pub rows_req: Option<RequestId>,
+    /// Changed tickets heard of while a re-read was in flight: the next round's.
+    pub rows_pending: Vec<Uuid>,
     /// Tickets this person just changed whose live echo (the reload of the list and counts)
     /// has not arrived yet.
     pub awaiting_echo: Vec<Uuid>,
@@ -321,6 +323,7 @@ impl Main {
             read_only: None,
             refresh_pending: false,
             rows_req: None,
+            rows_pending: Vec::new(),
             awaiting_echo: Vec::new(),
             list_stale: false,
             audit_stale: false,

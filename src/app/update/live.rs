@@ -28,15 +28,19 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
             };
             let merge =
                 main.list.loaded && main.list.search.is_empty() && ids.len() <= MERGE_AT_MOST;
+            if merge && main.rows_req.is_some() {
+                // One re-read at a time: these wait for the one in flight, with the counts.
+                for id in ids {
+                    if !main.rows_pending.contains(id) {
+                        main.rows_pending.push(*id);
+                    }
+                }
+                return effects;
+            }
             if merge {
-                let req = main.request_id();
-                main.rows_req = Some(req);
-                effects.push(Effect::LoadRows {
-                    req,
-                    queue: main.queue,
-                    ids: ids.to_vec(),
-                });
+                effects.extend(load_rows(main, ids.to_vec()));
             } else {
+                main.rows_pending.clear();
                 effects.extend(load_list(main, Load::Again));
             }
             effects.extend(load_counts(main));
@@ -56,6 +60,16 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
     }
 }
 
+fn load_rows(main: &mut Main, ids: Vec<uuid::Uuid>) -> Vec<Effect> {
+    let req = main.request_id();
+    main.rows_req = Some(req);
+    vec![Effect::LoadRows {
+        req,
+        queue: main.queue,
+        ids,
+    }]
+}
+
 /// The changed rows arrived: each takes its place in the list's order (within what is loaded),
 /// or leaves the list when it is no longer in the queue. The selection follows its ticket.
 pub(super) fn merge_rows(
@@ -65,12 +79,21 @@ pub(super) fn merge_rows(
     ids: &[uuid::Uuid],
     rows: Vec<TicketRow>,
 ) -> Vec<Effect> {
-    if main.rows_req == Some(req) {
-        main.rows_req = None;
+    if main.rows_req != Some(req) {
+        return Vec::new();
     }
+    main.rows_req = None;
     // A whole-list reload on its way (or done since) covers these rows.
     if main.queue != queue || main.list.loading.is_some() || main.view != View::Tickets {
+        main.rows_pending.clear();
         return Vec::new();
+    }
+    // Changes that arrived meanwhile: the next round, asked for now (answers come in order).
+    let mut effects = Vec::new();
+    if !main.rows_pending.is_empty() {
+        let next = std::mem::take(&mut main.rows_pending);
+        effects.extend(load_rows(main, next));
+        effects.extend(load_counts(main));
     }
     let keep = main.selected().map(|r| r.id);
     let by_urgency = by_urgency(main.queue, main.me.role);
@@ -95,7 +118,8 @@ pub(super) fn merge_rows(
     if main.focus != Pane::List && keep.is_some() && main.selected().map(|r| r.id) != keep {
         main.focus = Pane::List;
     }
-    select_changed_or_reload(main)
+    effects.extend(select_changed_or_reload(main));
+    effects
 }
 
 /// The queues agents and admins work through go by urgency; the others by the latest change.

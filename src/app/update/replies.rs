@@ -400,7 +400,9 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 }
             }
             if req.is_some() && req == main.rows_req {
+                // Lost with the connection, most likely: going live again re-reads everything.
                 main.rows_req = None;
+                main.rows_pending.clear();
             }
             if req.is_some() && req == main.detail_req {
                 main.detail_req = None;
