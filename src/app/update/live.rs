@@ -21,13 +21,11 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
                 main.refresh_pending = true;
                 return Vec::new();
             }
-            // The open ticket is re-read alongside the list, not after it: one round trip.
-            let mut effects = match shown.filter(|id| ids.contains(id)) {
-                Some(id) => load_ticket(main, id),
-                None => Vec::new(),
-            };
             let merge =
                 main.list.loaded && main.list.search.is_empty() && ids.len() <= MERGE_AT_MOST;
+            // The list's rows first (answers come in order on the one connection), then the
+            // counts and the open ticket alongside: one round trip.
+            let mut effects = Vec::new();
             if merge && main.rows_req.is_some() {
                 // One re-read at a time: these wait for the one in flight, with the counts.
                 for id in ids {
@@ -35,15 +33,17 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
                         main.rows_pending.push(*id);
                     }
                 }
-                return effects;
-            }
-            if merge {
+            } else if merge {
                 effects.extend(load_rows(main, ids.to_vec()));
+                effects.extend(load_counts(main));
             } else {
                 main.rows_pending.clear();
                 effects.extend(load_list(main, Load::Again));
+                effects.extend(load_counts(main));
             }
-            effects.extend(load_counts(main));
+            if let Some(id) = shown.filter(|id| ids.contains(id)) {
+                effects.extend(load_ticket(main, id));
+            }
             effects
         }
         View::Audit => {
