@@ -182,3 +182,80 @@ impl IntoMsg for KeyCode {
         key(self)
     }
 }
+
+/// The audit read from its end (`G`): a live change does not throw the reader back to the top
+/// (whose new entries are not loaded), `r` re-reads the end, and `g` the top.
+#[test]
+fn the_audit_read_from_its_end_stays_there_until_g() {
+    let mut app = logged_in(Role::Admin, vec![]);
+    let req_of = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::LoadAudit { req, .. } | Effect::LoadAuditTail { req, .. } => Some(*req),
+            _ => None,
+        })
+    };
+    let effects = update(&mut app, ch('A'));
+    let req = req_of(&effects).expect("the audit loads");
+    update(
+        &mut app,
+        Msg::Db(Reply::Audit {
+            req,
+            rows: (0..100).map(audit_entry).collect(),
+            append: false,
+        }),
+    );
+    let effects = update(&mut app, ch('G'));
+    let req = req_of(&effects).expect("G reads the end");
+    update(
+        &mut app,
+        Msg::Db(Reply::AuditTail {
+            req,
+            rows: (500..600).map(audit_entry).collect(),
+            prepend: false,
+        }),
+    );
+    let audit = &main_of(&app).audit;
+    assert_eq!(audit.selected, 99, "on the last (oldest) entry");
+    assert!(audit.head_missing);
+    // Up near the top of what is loaded: the page above is asked for; say it failed (offline),
+    // so the reader sits near the top of rows whose own top is not loaded.
+    let mut above = None;
+    for _ in 0..80 {
+        above = req_of(&update(&mut app, ch('k'))).or(above);
+    }
+    let req = above.expect("the page above is read before the cursor gets there");
+    update(
+        &mut app,
+        Msg::Db(Reply::Failed {
+            req: Some(req),
+            load: tickets::app::LoadKind::Audit,
+            error: DbError::Unreachable("the connection dropped".into()),
+        }),
+    );
+    assert!(main_of(&app).audit.selected < PREFETCH_ROWS);
+    assert_eq!(main_of(&app).audit.rows.len(), 100, "the rows stay");
+    let effects = changed(&mut app, &[1]);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadAudit { .. } | Effect::LoadAuditTail { .. })),
+        "a change does not re-read the top of an audit read from its end: {effects:?}"
+    );
+    let effects = update(&mut app, ch('r'));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadAuditTail { before: None, .. })),
+        "r re-reads the end: {effects:?}"
+    );
+    let effects = update(&mut app, ch('g'));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadAudit { after: None, .. })),
+        "g reads the top: {effects:?}"
+    );
+}
+
+/// How close to the top of the loaded rows the page above is read (update's PREFETCH).
+const PREFETCH_ROWS: usize = 20;

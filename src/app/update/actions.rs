@@ -190,7 +190,7 @@ pub(super) fn show_view(main: &mut Main, view: View) -> Vec<Effect> {
             e
         }
         View::Audit if std::mem::take(&mut main.audit_stale) || main.audit.rows.is_empty() => {
-            load_audit(main, false)
+            reload_audit(main)
         }
         _ => Vec::new(),
     };
@@ -418,7 +418,7 @@ pub fn refresh(main: &mut Main) -> Vec<Effect> {
     main.audit_stale = main.view != View::Audit;
     match main.view {
         View::Tickets => effects.extend(load_list(main, Load::Again)),
-        View::Audit => effects.extend(load_audit(main, false)),
+        View::Audit => effects.extend(reload_audit(main)),
     }
     if let Some(id) = main.detail.as_ref().map(|d| d.row.id) {
         effects.extend(load_ticket(main, id));

@@ -38,6 +38,16 @@ pub(super) fn to_end(main: &mut Main) -> Vec<Effect> {
     }
 }
 
+/// Re-reads the audit where the reader is: from the end when it was read from there (`G`),
+/// so a refresh does not throw them back to the top.
+pub(super) fn reload_audit(main: &mut Main) -> Vec<Effect> {
+    if main.audit.head_missing {
+        load_audit_tail(main, false)
+    } else {
+        load_audit(main, false)
+    }
+}
+
 /// Reads the list from its end: its last `limit` rows, or (`prepend`) the page above the
 /// first loaded row.
 pub(super) fn load_tail(main: &mut Main, prepend: bool, limit: usize) -> Vec<Effect> {

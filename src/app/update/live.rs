@@ -49,7 +49,12 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
         View::Audit => {
             main.list_stale = true;
             let mut effects = load_counts(main);
-            if main.audit.selected < PREFETCH && main.audit.loading.is_none() {
+            // New entries arrive at the top: re-read it when the reader is near it (not when
+            // the audit was read from its end, `G`, and its top is not loaded).
+            if main.audit.selected < PREFETCH
+                && main.audit.loading.is_none()
+                && !main.audit.head_missing
+            {
                 effects.extend(load_audit(main, false));
             }
             if let Some(id) = shown.filter(|id| ids.contains(id)) {
