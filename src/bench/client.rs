@@ -168,6 +168,7 @@ async fn live(
              DELETE FROM ticket_status_history WHERE ticket_id = '{ticket}';
              DELETE FROM ticket_changes WHERE ticket_id = '{ticket}';
              DELETE FROM app.ticket_change_queue WHERE ticket_id = '{ticket}';
+             DELETE FROM app.message_turns WHERE ticket_id = '{ticket}';
              DELETE FROM tickets WHERE id = '{ticket}';
              COMMIT;"
         ))

@@ -376,6 +376,7 @@ async fn remove(admin_db: &Client, ids: &[Uuid]) -> Result<()> {
              SET LOCAL session_replication_role = replica;
              DELETE FROM ticket_status_history WHERE ticket_id IN ({list});
              DELETE FROM ticket_messages WHERE ticket_id IN ({list});
+             DELETE FROM app.message_turns WHERE ticket_id IN ({list});
              DELETE FROM ticket_changes WHERE ticket_id IN ({list});
              DELETE FROM app.ticket_change_queue WHERE ticket_id IN ({list});
              DELETE FROM tickets WHERE id IN ({list});

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(25, "0025_bounded_calls.sql"),
     migration!(26, "0026_agents_read_messages_like_the_floor.sql"),
     migration!(27, "0027_claim_names_the_winner.sql"),
+    migration!(28, "0028_message_copy_under_repeatable_read.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -168,3 +168,39 @@ async fn a_post_and_a_claim_at_the_same_time_leave_the_copy_right() {
         assert_eq!(reads(&s.al, pool).await, 1);
     }
 }
+
+/// An agent whose REPEATABLE READ snapshot predates a note on a pool ticket cannot claim the
+/// ticket and leave the note readable by every agent: the claim fails to serialize (40001), and
+/// once retried the note follows the ticket.
+#[tokio::test]
+async fn a_claim_whose_snapshot_missed_a_note_fails_to_serialize() {
+    let s = scene().await;
+    let pool = file(&s.alice, "seen late").await;
+    let al = s.db.login(&s.cast.al).await;
+    al.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM tickets")
+        .await
+        .unwrap();
+    post(&s.ada, pool, "Warranty expired.", true).await;
+    let claimed = al
+        .batch_execute(&format!("SELECT claim_ticket('{pool}')"))
+        .await;
+    match claimed {
+        Err(e) => {
+            assert_eq!(
+                e.code().map(|c| c.code()),
+                Some("40001"),
+                "a serialization failure, not {e:?}"
+            );
+            al.batch_execute("ROLLBACK").await.unwrap();
+        }
+        Ok(()) => {
+            al.batch_execute("COMMIT").await.unwrap();
+        }
+    }
+    assert_eq!(stale(&s.su).await, 0, "every copy follows its ticket");
+    al.batch_execute(&format!("SELECT claim_ticket('{pool}')"))
+        .await
+        .unwrap();
+    assert_eq!(stale(&s.su).await, 0);
+    assert_eq!((reads(&s.al, pool).await, reads(&s.bo, pool).await), (1, 0));
+}
