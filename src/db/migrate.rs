@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(26, "0026_agents_read_messages_like_the_floor.sql"),
     migration!(27, "0027_claim_names_the_winner.sql"),
     migration!(28, "0028_message_copy_under_repeatable_read.sql"),
+    migration!(29, "0029_lists_read_like_the_floor.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]

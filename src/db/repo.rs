@@ -19,6 +19,13 @@ const PAGE_COLUMNS: &str = "t.id, t.subject, t.status, t.priority, t.customer_id
 /// only the list computes (false elsewhere: an opened ticket is seen).
 const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.customer_id, t.agent_id, a.display_name, t.created_at, t.updated_at, t.number";
 
+/// The person's own marker for each row (`$1` is the person; ticket_seen shows each person only
+/// their own rows anyway), and whether the ticket has news since: changed, or a message the
+/// person may read posted, after they last opened it (as `unseen_tickets()` says, computed on
+/// the page's rows instead of looking the tickets up again by id).
+const SEEN_JOIN: &str = "LEFT JOIN public.ticket_seen s ON s.ticket_id = t.id AND s.person_id = $1";
+const UNSEEN: &str = "(s.seen_at IS NULL OR t.updated_at > s.seen_at OR EXISTS (SELECT 1 FROM public.ticket_messages m WHERE m.ticket_id = t.id AND m.created_at > s.seen_at))";
+
 /// The join naming a row's customer as `c`: staff read `users`; a customer's list never
 /// shows the customer (themselves), so it joins nothing.
 fn customer_join(role: Role) -> &'static str {
@@ -199,9 +206,8 @@ async fn list_page(
     };
     // Which of the page's tickets have news for the person since they last opened them.
     let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2), \
-              unseen AS MATERIALIZED (SELECT public.unseen_tickets(ARRAY(SELECT id FROM page)) AS id) \
-         SELECT {ROW_COLUMNS}, (t.id IN (SELECT id FROM unseen)), c.display_name FROM page t LEFT JOIN {names} a ON a.id = t.agent_id {customers} ORDER BY {order}",
+        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2) \
+         SELECT {ROW_COLUMNS}, {UNSEEN}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers} ORDER BY {order}",
         names = names_of(me.role, "SELECT id FROM page", false),
         customers = customer_join(me.role)
     );
@@ -252,9 +258,8 @@ pub async fn queue_rows(
     ids: &[Uuid],
 ) -> Result<Vec<TicketRow>, DbError> {
     let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = ANY($2) AND {filter}), \
-              unseen AS MATERIALIZED (SELECT public.unseen_tickets(ARRAY(SELECT id FROM page)) AS id) \
-         SELECT {ROW_COLUMNS}, (t.id IN (SELECT id FROM unseen)), c.display_name FROM page t LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
+        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = ANY($2) AND {filter}) \
+         SELECT {ROW_COLUMNS}, {UNSEEN}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
         filter = queue_filter(queue, me.role),
         names = names_of(me.role, "SELECT id FROM page", false),
         customers = customer_join(me.role)
