@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Cast, TestDb};
+use common::{Cast, TestDb, TestPerson};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -286,7 +286,84 @@ async fn ticket_counts_match_what_each_role_can_count_through_rls() {
     }
     db.login(&al).await.batch_execute("SELECT claim_ticket(id) FROM (SELECT id FROM tickets LIMIT 3) x; UPDATE tickets SET status = 'closed' WHERE id = (SELECT id FROM tickets WHERE agent_id = app.uid() LIMIT 1)").await.unwrap();
     db.login(&bo).await.batch_execute("SELECT claim_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id IS NULL LIMIT 2) x").await.unwrap();
-    for person in [&alice, &bob, &al, &bo, &ada] {
+    let people = [&alice, &bob, &al, &bo, &ada];
+    // The maintained totals (valid since the migration rebuilt them) plus unfolded deltas.
+    counts_match(&db, &people, "with the deltas unfolded").await;
+    let su = db.admin().await;
+    su.batch_execute("SELECT announce_ticket_changes()")
+        .await
+        .unwrap();
+    counts_match(&db, &people, "after the notifier folded them").await;
+    // More moves in and out of the agents' active queues: resolved, reopened by the
+    // customer's reply, reassigned by the admin, released to the pool, handed off.
+    let al_c = db.login(&al).await;
+    al_c.batch_execute(
+        "UPDATE tickets SET status = 'in_progress' WHERE agent_id = app.uid() AND status = 'open';
+         UPDATE tickets SET status = 'resolved' WHERE id = (SELECT id FROM tickets WHERE agent_id = app.uid() AND status = 'in_progress' ORDER BY id LIMIT 1)",
+    )
+    .await
+    .unwrap();
+    let resolved: Uuid = su
+        .query_one("SELECT id FROM tickets WHERE status = 'resolved'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let owner = su
+        .query_one(
+            "SELECT u.login FROM tickets t JOIN users u ON u.id = t.customer_id WHERE t.id = $1",
+            &[&resolved],
+        )
+        .await
+        .unwrap()
+        .get::<_, String>(0);
+    let customer = if owner == alice.login { &alice } else { &bob };
+    db.login(customer)
+        .await
+        .execute(
+            "INSERT INTO ticket_messages (ticket_id, body) VALUES ($1, 'still broken')",
+            &[&resolved],
+        )
+        .await
+        .unwrap();
+    let moved = db
+        .login(&ada)
+        .await
+        .execute(
+            "UPDATE tickets SET agent_id = (SELECT id FROM users WHERE login = $1) WHERE id = (SELECT id FROM tickets WHERE status = 'in_progress' ORDER BY id LIMIT 1)",
+            &[&bo.login],
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, 1, "the admin reassigned one of al's");
+    let bo_c = db.login(&bo).await;
+    bo_c.batch_execute("SELECT release_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id = app.uid() ORDER BY id LIMIT 1) x")
+        .await
+        .unwrap();
+    bo_c.execute(
+        "SELECT hand_off_ticket(id, (SELECT id FROM users WHERE login = $1)) FROM (SELECT id FROM tickets WHERE agent_id = app.uid() ORDER BY id LIMIT 1) x",
+        &[&al.login],
+    )
+    .await
+    .unwrap();
+    counts_match(&db, &people, "after more moves, unfolded").await;
+    su.batch_execute("SELECT announce_ticket_changes()")
+        .await
+        .unwrap();
+    counts_match(&db, &people, "after more moves, folded").await;
+    // Without valid totals (a crash emptied them) it counts, and the notifier rebuilds them.
+    su.batch_execute("DELETE FROM app.ticket_counters")
+        .await
+        .unwrap();
+    counts_match(&db, &people, "counting").await;
+    su.batch_execute("SELECT announce_ticket_changes()")
+        .await
+        .unwrap();
+    counts_match(&db, &people, "rebuilt").await;
+}
+
+/// Each person's ticket_counts() against what they can count themselves through RLS.
+async fn counts_match(db: &TestDb, people: &[&TestPerson], stage: &str) {
+    for person in people {
         let c = db.login(person).await;
         let row = c
             .query_one("SELECT mine, unassigned, visible FROM ticket_counts()", &[])
@@ -300,22 +377,34 @@ async fn ticket_counts_match_what_each_role_can_count_through_rls() {
         assert_eq!(
             visible,
             count("SELECT count(*) FROM tickets").await,
-            "{} visible",
+            "{} visible, {stage}",
             person.login
         );
         match person.role {
             "customer" => assert_eq!(mine, visible),
             "agent" => {
-                assert_eq!(mine, count("SELECT count(*) FROM tickets WHERE agent_id = app.uid() AND status IN ('open','in_progress','waiting_on_customer')").await);
+                assert_eq!(
+                    mine,
+                    count("SELECT count(*) FROM tickets WHERE agent_id = app.uid() AND status IN ('open','in_progress','waiting_on_customer')").await,
+                    "{} mine, {stage}",
+                    person.login
+                );
                 assert_eq!(
                     pool,
                     count(
                         "SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open'"
                     )
-                    .await
+                    .await,
+                    "{} pool, {stage}",
+                    person.login
                 );
             }
-            _ => assert_eq!(pool, 3),
+            _ => assert_eq!(
+                pool,
+                count("SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open'")
+                    .await,
+                "the pool, {stage}"
+            ),
         }
     }
 }

@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(27, "0027_claim_names_the_winner.sql"),
     migration!(28, "0028_message_copy_under_repeatable_read.sql"),
     migration!(29, "0029_lists_read_like_the_floor.sql"),
+    migration!(30, "0030_agents_active_count_maintained.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
