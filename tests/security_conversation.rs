@@ -3,7 +3,9 @@
 //! columns, the notification), forging a message's author, id, time or flag, rewriting or
 //! deleting messages as every role and the owner, posting where it is not allowed, replies that
 //! move a ticket they should not, a customer changing anything but the close, ticket numbers
-//! that cannot be forged or reused, and other people's last-seen marks.
+//! that cannot be forged or reused, other people's last-seen marks, and the copy of a ticket's
+//! access each message carries for the agents' read policy (0026, 0028): following every change,
+//! unforgeable, and not left behind by a REPEATABLE READ claim.
 //!
 //! The engine and its mini-language are tests/common/attack.rs (`posted N`: messages may be
 //! added, nothing else may change). Every attack has a weakening
@@ -83,6 +85,7 @@ attack_tests!(SUITE;
     agent_keeps_reading_messages_of_a_ticket_that_left_them,
     agent_reads_a_new_note_on_someone_elses_ticket,
     anyone_forges_a_messages_copy_of_its_tickets_access,
+    agent_claims_past_a_note_their_snapshot_missed,
 );
 
 #[test]
