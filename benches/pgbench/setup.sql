@@ -13,3 +13,8 @@ CREATE TABLE benchpg.mine AS
 CREATE UNIQUE INDEX ON benchpg.pool (n);
 CREATE UNIQUE INDEX ON benchpg.mine (n);
 GRANT SELECT ON benchpg.pool, benchpg.mine TO tickets_agent;
+-- 32 pgbench clients log in as bench_agent1, past a staff login's connection limit (10, 0021):
+-- lifted for the run, and the old limit kept here for teardown.sql to restore.
+CREATE TABLE benchpg.saved_limit AS
+    SELECT rolconnlimit AS n FROM pg_catalog.pg_roles WHERE rolname = 'bench_agent1';
+ALTER ROLE bench_agent1 CONNECTION LIMIT 40;
