@@ -428,3 +428,7 @@ pub struct ReplyDraft {
     /// An internal note (staff only) rather than a public reply.
     pub internal: bool,
 }
+
+/// The most tickets with news the header counts exactly ("99+ new" past it): the database
+/// stops counting there (unseen_count(at_most), 0031).
+pub const UNSEEN_SHOWN: i32 = 99;

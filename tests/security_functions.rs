@@ -491,3 +491,69 @@ async fn names_on_tickets_names_only_the_people_on_the_callers_own_tickets() {
         "bob never appears"
     );
 }
+
+/// unseen_count(at_most) is unseen_count() cut at at_most + 1, for every role, and refuses a
+/// negative bound with a reason.
+#[tokio::test]
+async fn unseen_count_at_most_stops_at_its_bound() {
+    let db = TestDb::new().await;
+    let Cast { alice, al, ada, .. } = db.cast().await;
+    let c = db.login(&alice).await;
+    for i in 0..5 {
+        c.execute(
+            "INSERT INTO tickets (subject) VALUES ($1)",
+            &[&format!("t{i}")],
+        )
+        .await
+        .unwrap();
+    }
+    db.login(&al)
+        .await
+        .batch_execute("SELECT claim_ticket(id) FROM tickets")
+        .await
+        .unwrap();
+    for person in [&alice, &al, &ada] {
+        let c = db.login(person).await;
+        let all: i64 = c
+            .query_one("SELECT unseen_count()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        for at_most in [0, 1, 2, 10] {
+            let cut: i64 = c
+                .query_one("SELECT unseen_count($1)", &[&at_most])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(
+                cut,
+                all.min(i64::from(at_most) + 1),
+                "{} at most {at_most}",
+                person.login
+            );
+        }
+    }
+    assert_eq!(
+        db.login(&al)
+            .await
+            .query_one("SELECT unseen_count()", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        5,
+        "al's five claimed tickets are news to him"
+    );
+    let e = db
+        .login(&alice)
+        .await
+        .query_one("SELECT unseen_count(-1)", &[])
+        .await
+        .unwrap_err();
+    let e = e.as_db_error().expect("a database error");
+    assert_eq!(e.code().code(), "22023");
+    assert!(
+        e.message().contains("at_most must be 0 or more"),
+        "{}",
+        e.message()
+    );
+}

@@ -130,3 +130,15 @@ fn the_conversation_shows_local_time_with_the_year_when_not_this_year() {
         "a year that is not this one is shown: {created}"
     );
 }
+
+/// The header counts tickets with news exactly up to 99, then says "99+" (the database stops
+/// counting there: unseen_count(99)).
+#[test]
+fn the_news_count_says_99_plus_past_99() {
+    for (unseen, says) in [(7, "● 7 new"), (99, "● 99 new"), (100, "● 99+ new")] {
+        let mut app = agent();
+        main_mut(&mut app).unseen = unseen;
+        let text = screen_text(&draw_with(&app, &Theme::dark(), 120, 40));
+        assert!(text.contains(says), "{unseen}: {text}");
+    }
+}

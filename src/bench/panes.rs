@@ -260,7 +260,7 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
     .await?;
     b.row("agent: the tabs' counts (mine / pool / all I see)", "client (ticket_counts)", &agent, true,
         Box::new(|| Box::pin(async { repo::counts(&a, &a_me).await.map(|(v, _)| v.iter().map(|(_, n)| n.to_string()).collect()) })),
-        sql(admin, format!("SELECT count(*) FROM tickets WHERE agent_id = $1 AND {ACTIVE} UNION ALL SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open' UNION ALL SELECT count(*) FROM tickets WHERE {visible}"), vec![boxed(ai)])).await?;
+        sql(admin, format!("SELECT n FROM (VALUES (1, (SELECT count(*) FROM tickets WHERE agent_id = $1 AND {ACTIVE})), (2, (SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open')), (3, (SELECT count(*) FROM tickets WHERE {visible}))) v(k, n) ORDER BY k"), vec![boxed(ai)])).await?;
 
     // --- Customer -----------------------------------------------------------------------
     let theirs = format!("SELECT {COLS} FROM tickets WHERE customer_id = $1 {RECENT}");
@@ -439,9 +439,9 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
         sql(admin, "SELECT count(*) FROM tickets".into(), vec![]),
     )
     .await?;
-    b.row("admin: the tabs' counts (pool / all)", "client (ticket_counts)", &admin_login, true,
+    b.row("admin: the tabs' counts (all / pool)", "client (ticket_counts)", &admin_login, true,
         Box::new(|| Box::pin(async { repo::counts(&m, &m_me).await.map(|(v, _)| v.iter().map(|(_, n)| n.to_string()).collect()) })),
-        sql(admin, "SELECT count(*) FROM tickets UNION ALL SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open'".into(), vec![])).await?;
+        sql(admin, "SELECT n FROM (VALUES (1, (SELECT count(*) FROM tickets)), (2, (SELECT count(*) FROM tickets WHERE agent_id IS NULL AND status = 'open'))) v(k, n) ORDER BY k".into(), vec![])).await?;
     b.row(
         "admin: full-text search \"printer\"",
         "client (search_tickets)",

@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(28, "0028_message_copy_under_repeatable_read.sql"),
     migration!(29, "0029_lists_read_like_the_floor.sql"),
     migration!(30, "0030_agents_active_count_maintained.sql"),
+    migration!(31, "0031_unseen_count_at_most.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]

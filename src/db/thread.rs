@@ -171,9 +171,14 @@ pub async fn unseen(client: &Client, tickets: &[Uuid]) -> Result<Vec<Uuid>, DbEr
 }
 
 /// How many of the person's tickets have news (the header count).
+/// How many of the person's tickets have news, counting no further than `UNSEEN_SHOWN + 1`
+/// (the header says "99+" past that): a live client asks after every change it sees.
 pub async fn unseen_count(client: &Client) -> Result<i64, DbError> {
     Ok(client
-        .query_one("SELECT public.unseen_count()", &[])
+        .query_one(
+            "SELECT public.unseen_count($1)",
+            &[&crate::model::UNSEEN_SHOWN],
+        )
         .await?
         .get(0))
 }

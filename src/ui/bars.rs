@@ -46,7 +46,11 @@ pub(super) fn header(cx: &Ctx, main: &Main, frame: &mut Frame, area: Rect) {
             }
             if main.unseen > 0 {
                 tabs.push(Span::styled(
-                    format!("● {} new ", main.unseen),
+                    if main.unseen > i64::from(crate::model::UNSEEN_SHOWN) {
+                        format!("● {}+ new ", crate::model::UNSEEN_SHOWN)
+                    } else {
+                        format!("● {} new ", main.unseen)
+                    },
                     t.header.add_modifier(ratatui::style::Modifier::BOLD),
                 ));
             }
