@@ -376,3 +376,60 @@ async fn ones_own_change_refreshes_the_list_and_counts_once() {
     );
     assert_eq!(a.main().list.rows[0].priority, Priority::Urgent);
 }
+
+/// The rows marked as news (●) are exactly those the header's "N new" counts: a customer's
+/// closed ticket is not news, and opening a ticket takes its mark and one from the count.
+#[tokio::test]
+async fn the_news_marks_and_the_news_count_agree() {
+    let db = TestDb::new().await;
+    let Cast { alice, al, ada, .. } = db.cast().await;
+    let mut c = Client::start(&db, &alice);
+    c.login(&alice).await;
+    for s in ["Printer on fire", "Scanner jammed", "Old question"] {
+        file_ticket(&mut c, s, "Details").await;
+    }
+    // An agent answers all three (news to alice); an admin closes one.
+    db.login(&al)
+        .await
+        .batch_execute(
+            "SELECT claim_ticket(id) FROM tickets;
+             INSERT INTO ticket_messages (ticket_id, body) SELECT id, 'Looking into it' FROM tickets",
+        )
+        .await
+        .unwrap();
+    db.login(&ada)
+        .await
+        .execute(
+            "UPDATE tickets SET status = 'closed' WHERE subject = 'Old question'",
+            &[],
+        )
+        .await
+        .unwrap();
+    c.key(KeyCode::Char('r'));
+    c.settle().await;
+    let marked = |c: &Client| -> Vec<String> {
+        c.main()
+            .list
+            .rows
+            .iter()
+            .filter(|r| r.unseen)
+            .map(|r| r.subject.clone())
+            .collect()
+    };
+    let news = marked(&c);
+    assert!(!news.contains(&"Old question".to_owned()), "{news:?}");
+    assert_eq!(c.main().unseen, news.len() as i64, "marks {news:?}");
+    assert_eq!(news.len(), 2);
+    // Opening one takes its mark and one from the count.
+    let first = c.main().list.rows.iter().position(|r| r.unseen).unwrap();
+    while c.main().list.selected != first {
+        c.key(KeyCode::Char('j'));
+    }
+    c.key(KeyCode::Enter);
+    c.settle().await;
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('r'));
+    c.settle().await;
+    assert_eq!(marked(&c).len(), 1);
+    assert_eq!(c.main().unseen, 1);
+}

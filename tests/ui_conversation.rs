@@ -142,3 +142,22 @@ fn the_news_count_says_99_plus_past_99() {
         assert!(text.contains(says), "{unseen}: {text}");
     }
 }
+
+/// A customer's reply goes to the support team, and the composer says so (not "the customer
+/// reads it", which is the staff's reply).
+#[test]
+fn a_customers_composer_says_who_reads_the_reply() {
+    let mut app = customer();
+    let m = main_mut(&mut app);
+    let row = m.list.rows[0].clone();
+    m.composer = Some(tickets::app::composer::Composer::new(
+        row.id,
+        row.name(),
+        None,
+        false,
+        Vec::new(),
+    ));
+    let text = screen_text(&draw_with(&app, &Theme::dark(), 80, 24));
+    assert!(text.contains("REPLY  the support team reads it"), "{text}");
+    assert!(!text.contains("the customer reads it"), "{text}");
+}

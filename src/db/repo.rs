@@ -24,7 +24,20 @@ const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.
 /// person may read posted, after they last opened it (as `unseen_tickets()` says, computed on
 /// the page's rows instead of looking the tickets up again by id).
 const SEEN_JOIN: &str = "LEFT JOIN public.ticket_seen s ON s.ticket_id = t.id AND s.person_id = $1";
-const UNSEEN: &str = "(s.seen_at IS NULL OR t.updated_at > s.seen_at OR EXISTS (SELECT 1 FROM public.ticket_messages m WHERE m.ticket_id = t.id AND m.created_at > s.seen_at))";
+/// Only tickets `unseen_count()` counts are marked, so the rows and the header's "N new"
+/// agree: a customer's not closed, an agent's own active ones, those an admin opened before.
+fn unseen(role: Role) -> String {
+    let scope = match role {
+        Role::Customer => "t.status <> 'closed'",
+        Role::Agent => {
+            "t.agent_id = $1 AND t.status IN ('open', 'in_progress', 'waiting_on_customer')"
+        }
+        Role::Admin => "s.seen_at IS NOT NULL AND t.status <> 'closed'",
+    };
+    format!(
+        "({scope} AND (s.seen_at IS NULL OR t.updated_at > s.seen_at OR EXISTS (SELECT 1 FROM public.ticket_messages m WHERE m.ticket_id = t.id AND m.created_at > s.seen_at)))"
+    )
+}
 
 /// The join naming a row's customer as `c`: staff read `users`; a customer's list never
 /// shows the customer (themselves), so it joins nothing.
@@ -207,9 +220,10 @@ async fn list_page(
     // Which of the page's tickets have news for the person since they last opened them.
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2) \
-         SELECT {ROW_COLUMNS}, {UNSEEN}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers} ORDER BY {order}",
+         SELECT {ROW_COLUMNS}, {unseen}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers} ORDER BY {order}",
         names = names_of(me.role, "SELECT id FROM page", false),
-        customers = customer_join(me.role)
+        customers = customer_join(me.role),
+        unseen = unseen(me.role)
     );
     let at = after.map(|c| if urgency { c.created_at } else { c.updated_at });
     let prio = after.map_or("normal", |c| c.priority.as_sql());
@@ -259,10 +273,11 @@ pub async fn queue_rows(
 ) -> Result<Vec<TicketRow>, DbError> {
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = ANY($2) AND {filter}) \
-         SELECT {ROW_COLUMNS}, {UNSEEN}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
+         SELECT {ROW_COLUMNS}, {unseen}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
         filter = queue_filter(queue, me.role),
         names = names_of(me.role, "SELECT id FROM page", false),
-        customers = customer_join(me.role)
+        customers = customer_join(me.role),
+        unseen = unseen(me.role)
     );
     let rows = client.query(&sql, &[&me.id, &ids]).await?;
     Ok(rows

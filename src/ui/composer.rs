@@ -48,7 +48,15 @@ pub(super) fn render(cx: &Ctx, c: &Composer, frame: &mut Frame, area: Rect) {
     } else {
         vec![
             Span::styled(" REPLY ", t.selected),
-            Span::styled(" the customer reads it", t.muted),
+            // Staff write to the customer; a customer writes to the staff on the ticket.
+            Span::styled(
+                if c.can_note {
+                    " the customer reads it"
+                } else {
+                    " the support team reads it"
+                },
+                t.muted,
+            ),
         ]
     };
     if let Some(s) = c.then_status {
