@@ -26,6 +26,7 @@ const ROW_COLUMNS: &str = "t.id, t.subject, t.status::text, t.priority::text, t.
 const SEEN_JOIN: &str = "LEFT JOIN public.ticket_seen s ON s.ticket_id = t.id AND s.person_id = $1";
 /// Only tickets `unseen_count()` counts are marked, so the rows and the header's "N new"
 /// agree: a customer's not closed, an agent's own active ones, those an admin opened before.
+/// Never NULL (an unassigned ticket's `agent_id = $1` is).
 fn unseen(role: Role) -> String {
     let scope = match role {
         Role::Customer => "t.status <> 'closed'",
@@ -35,7 +36,7 @@ fn unseen(role: Role) -> String {
         Role::Admin => "s.seen_at IS NOT NULL AND t.status <> 'closed'",
     };
     format!(
-        "({scope} AND (s.seen_at IS NULL OR t.updated_at > s.seen_at OR EXISTS (SELECT 1 FROM public.ticket_messages m WHERE m.ticket_id = t.id AND m.created_at > s.seen_at)))"
+        "coalesce({scope} AND (s.seen_at IS NULL OR t.updated_at > s.seen_at OR EXISTS (SELECT 1 FROM public.ticket_messages m WHERE m.ticket_id = t.id AND m.created_at > s.seen_at)), false)"
     )
 }
 
