@@ -161,3 +161,15 @@ fn a_customers_composer_says_who_reads_the_reply() {
     assert!(text.contains("REPLY  the support team reads it"), "{text}");
     assert!(!text.contains("the customer reads it"), "{text}");
 }
+
+/// The audit names each ticket by the number people say, before its subject.
+#[test]
+fn the_audit_shows_ticket_numbers() {
+    let mut app = admin_audit();
+    let m = main_mut(&mut app);
+    m.audit.rows[0].ticket_number = Some(1234);
+    let subject = m.audit.rows[0].ticket_subject.clone().unwrap();
+    let text = screen_text(&draw_with(&app, &Theme::dark(), 200, 60));
+    let short: String = subject.chars().take(10).collect();
+    assert!(text.contains(&format!("#1234 {short}")), "{text}");
+}

@@ -75,13 +75,18 @@ impl Columns {
     }
 
     fn row(&self, cx: &Ctx, h: &HistoryEntry) -> Row<'static> {
-        let subject = h.ticket_subject.as_deref().unwrap_or("?");
+        // The number people say (#1234) before the subject.
+        let subject = match (h.ticket_number, h.ticket_subject.as_deref()) {
+            (Some(n), Some(s)) => format!("#{n} {s}"),
+            (Some(n), None) => format!("#{n}"),
+            (None, s) => s.unwrap_or("?").to_owned(),
+        };
         Row::new([
             Cell::from(Span::styled(
                 stamp_in(h.changed_at, self.short_time, cx.now, &cx.zone),
                 cx.theme.muted,
             )),
-            Cell::from(fit(subject, usize::from(self.subject))),
+            Cell::from(fit(&subject, usize::from(self.subject))),
             Cell::from(fit(who(h, usize::from(self.who)), usize::from(self.who))),
             Cell::from(Span::styled(
                 fit(&h.describe(), usize::from(self.what)),
