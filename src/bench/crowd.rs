@@ -81,7 +81,7 @@ pub async fn run(
     let result = measure(&writer, clients, &targets, args, admin_db).await;
     remove(admin_db, &targets).await?;
     stop_notifier.cancel();
-    let (table, _) = result?;
+    let table = result?;
     Ok(format!(
         "\n| crowd: {} clients ({roles}), {} changes/s for {} s | figure |\n|---|---|\n{table}",
         args.clients, args.rate, args.seconds
@@ -94,7 +94,7 @@ async fn measure(
     targets: &[Uuid],
     args: &CrowdArgs,
     admin_db: &Client,
-) -> Result<(String, ())> {
+) -> Result<String> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut shared = Vec::new();
     let mut tasks = Vec::new();
@@ -243,7 +243,7 @@ async fn measure(
     out.push_str(&format!(
         "| COMMIT to the frame that shows it, in each client that had the ticket on screen | p50 {p50:.2} ms, p99 {p99:.2} ms ({shown} shown, {missed} not within 5 s) |\n"
     ));
-    Ok((out, ()))
+    Ok(out)
 }
 
 /// Seeded logins with this prefix, by role.
