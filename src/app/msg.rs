@@ -237,6 +237,6 @@ pub enum Effect {
         ticket: Uuid,
     },
     Quit,
-    /// The session is over (the login was disabled): drop it and its LISTEN connection.
+    /// The session is over (the login was disabled): drop it and the live task keeping it.
     LoggedOut,
 }

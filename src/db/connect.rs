@@ -13,7 +13,8 @@ use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// A connection whose messages the caller drives (the LISTEN connection does).
+/// A connection whose messages the caller drives (the person's live connection does, to hear
+/// its notifications).
 pub type PgConnection =
     tokio_postgres::Connection<Socket, <MakeRustlsConnect as MakeTlsConnect<Socket>>::Stream>;
 
