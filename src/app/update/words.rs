@@ -139,7 +139,7 @@ pub(super) fn read_only_server(kind: ReadOnlyServer) -> &'static str {
     }
 }
 
-/// The one sentence for a lost connection, whichever path noticed it (the live task, 
+/// The one sentence for a lost connection, whichever path noticed it (the live task,
 /// a load, an action) and whichever words the driver used: one cause, one wording.
 pub(super) fn offline(why: &str) -> String {
     format!("Offline: {}. Reconnecting…", offline_cause(why))
