@@ -22,7 +22,7 @@ use uuid::Uuid;
 pub const CHANNEL: &str = "tickets_changed";
 /// At most one batch of hints per this interval. The first hint after a quiet spell goes out
 /// at once (no added latency); hints during a burst wait for the next slot, together.
-pub const THROTTLE: Duration = Duration::from_millis(100);
+pub const THROTTLE: Duration = Duration::from_millis(75);
 /// How often the connection is checked, and how long a check may take while nothing else is
 /// in flight on it.
 const HEARTBEAT: Duration = Duration::from_millis(500);
