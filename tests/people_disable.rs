@@ -411,3 +411,63 @@ async fn disable_person_in_sql_returns_how_many_tickets_it_handed_on() {
     assert_eq!(n, 0);
     assert_eq!(w.ticket(w.active[0]).await.0, Some(w.bo.login.clone()));
 }
+
+/// A resolved ticket stays with its disabled agent (it is not released), but the customer's
+/// reply that reopens it returns it to the pool, where another agent can see and claim it,
+/// instead of reopening it to nobody who can work it.
+#[tokio::test]
+async fn a_customers_reply_reopens_a_disabled_agents_ticket_into_the_pool() {
+    let w = World::new().await;
+    let ada: Client = w.db.login(&w.admin).await;
+    ada.query_one("SELECT disable_person($1)", &[&w.al.login])
+        .await
+        .unwrap();
+    let resolved = w.done[0];
+    assert_eq!(
+        w.ticket(resolved).await,
+        (Some(w.al.login.clone()), "resolved".to_owned()),
+        "resolved tickets are not released"
+    );
+    w.db.login(&w.cy)
+        .await
+        .execute(
+            "INSERT INTO ticket_messages (ticket_id, body) VALUES ($1, 'It broke again')",
+            &[&resolved],
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.ticket(resolved).await, (None, "open".to_owned()));
+    // Another agent sees it in the pool and claims it.
+    let bo = w.db.login(&w.bo).await;
+    let seen: i64 = bo
+        .query_one(
+            "SELECT count(*) FROM tickets WHERE id = $1 AND agent_id IS NULL AND status = 'open'",
+            &[&resolved],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 1, "bo sees it in the pool");
+    bo.execute("SELECT claim_ticket($1)", &[&resolved])
+        .await
+        .unwrap();
+    assert_eq!(w.ticket(resolved).await.0, Some(w.bo.login.clone()));
+    // With an active agent the reply reopens it to them, as before.
+    let (c, b) = (w.db.login(&w.cy).await, &bo);
+    b.execute(
+        "UPDATE tickets SET status = 'resolved' WHERE id = $1",
+        &[&resolved],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "INSERT INTO ticket_messages (ticket_id, body) VALUES ($1, 'And again')",
+        &[&resolved],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w.ticket(resolved).await,
+        (Some(w.bo.login.clone()), "in_progress".to_owned())
+    );
+}

@@ -54,6 +54,10 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(29, "0029_lists_read_like_the_floor.sql"),
     migration!(30, "0030_agents_active_count_maintained.sql"),
     migration!(31, "0031_unseen_count_at_most.sql"),
+    migration!(
+        32,
+        "0032_reopened_by_a_customer_reaches_an_active_agent.sql"
+    ),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
