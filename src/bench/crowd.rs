@@ -5,8 +5,8 @@
 //! /proc), and the time from COMMIT to the frame that shows it in every client that had the
 //! ticket on screen (p50/p99).
 //!
-//! The changes are made on tickets the bench files for the run (some for logged-in customers
-//! and assigned to logged-in agents, some for people without a client), and removed
+//! The changes are made on tickets the bench files for the run (one per customer client,
+//! assigned to the agent clients in turn, and as many for people without a client), and removed
 //! afterwards with their history and change rows, so the data is left as it was found.
 
 use super::{base_without_user, login, percentiles};
@@ -286,12 +286,15 @@ fn choose(people: &HashMap<&'static str, Vec<String>>, n: usize) -> Vec<String> 
     mix
 }
 
+/// The clients' logins of one role, one entry per client (a login with several clients
+/// appears once for each).
+fn clients_of<'a>(mix: &'a [String], prefix: &str, role: &str) -> Vec<&'a String> {
+    let start = format!("{prefix}_{role}");
+    mix.iter().filter(|l| l.starts_with(&start)).collect()
+}
+
 fn describe_mix(mix: &[String], prefix: &str) -> String {
-    let count = |role: &str| {
-        mix.iter()
-            .filter(|l| l.starts_with(&format!("{prefix}_{role}")))
-            .count()
-    };
+    let count = |role: &str| clients_of(mix, prefix, role).len();
     format!(
         "{} agents, {} customers, {} admins",
         count("agent"),
@@ -300,9 +303,10 @@ fn describe_mix(mix: &[String], prefix: &str) -> String {
     )
 }
 
-/// Files the run's tickets as the writer (an admin): each logged-in customer gets one, assigned to a
-/// logged-in agent (on screen for both and the admins), and as many again go to people with
-/// no client (only the admins see those).
+/// Files the run's tickets as the writer (an admin): one per customer client (a customer with
+/// three terminals gets three), assigned to the agent clients in turn (on screen for both and
+/// the admins), and as many again for customers with no client, assigned to an agent with no
+/// client (only the admins see those).
 async fn file_targets(
     writer: &Client,
     admin_db: &Client,
@@ -311,13 +315,7 @@ async fn file_targets(
     prefix: &str,
 ) -> Result<Vec<Uuid>> {
     let online = |role: &str| -> Vec<String> {
-        let mut v: Vec<String> = mix
-            .iter()
-            .filter(|l| l.starts_with(&format!("{prefix}_{role}")))
-            .cloned()
-            .collect();
-        v.dedup();
-        v
+        clients_of(mix, prefix, role).into_iter().cloned().collect()
     };
     let (customers, agents) = (online("customer"), online("agent"));
     if customers.is_empty() || agents.is_empty() {

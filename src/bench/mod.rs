@@ -47,9 +47,7 @@ pub struct BenchArgs {
 
 /// `tickets bench --crowd N`: only the crowd (see crowd.rs).
 pub async fn crowd(args: &BenchArgs, crowd: &crowd::CrowdArgs) -> Result<String> {
-    let base = Config::from_str(&args.database_url)
-        .map_err(|e| eyre!("the database URL is not valid: {e}"))?;
-    let admin_db = db::connect_config(&base).await?;
+    let (base, admin_db) = connect_admin(args).await?;
     let mut out = format!(
         "tickets bench --crowd: {}
 ",
@@ -65,10 +63,16 @@ pub async fn crowd(args: &BenchArgs, crowd: &crowd::CrowdArgs) -> Result<String>
     Ok(out)
 }
 
-pub async fn run(args: &BenchArgs) -> Result<String> {
+/// The database URL's settings, and the superuser connection the bench reads and cleans up with.
+async fn connect_admin(args: &BenchArgs) -> Result<(Config, Client)> {
     let base = Config::from_str(&args.database_url)
         .map_err(|e| eyre!("the database URL is not valid: {e}"))?;
     let admin_db = db::connect_config(&base).await?;
+    Ok((base, admin_db))
+}
+
+pub async fn run(args: &BenchArgs) -> Result<String> {
+    let (base, admin_db) = connect_admin(args).await?;
     let counts = admin_db
         .query_one(
             "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM ticket_status_history)",

@@ -218,13 +218,12 @@ async fn list_page(
             "t.updated_at, t.id",
         ),
     };
-    // Which of the page's tickets have news for the person since they last opened them.
-    let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2) \
-         SELECT {ROW_COLUMNS}, {unseen}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers} ORDER BY {order}",
-        names = names_of(me.role, "SELECT id FROM page", false),
-        customers = customer_join(me.role),
-        unseen = unseen(me.role)
+    let sql = rows_of_page(
+        me.role,
+        &format!(
+            "SELECT {PAGE_COLUMNS} FROM {source} WHERE {filter} AND {keyset} ORDER BY {order} LIMIT $2"
+        ),
+        &format!("ORDER BY {order}"),
     );
     let at = after.map(|c| if urgency { c.created_at } else { c.updated_at });
     let prio = after.map_or("normal", |c| c.priority.as_sql());
@@ -238,14 +237,28 @@ async fn list_page(
             .query(&sql, &[&me.id, &limit, &at, &prio, &id, &search])
             .await?
     };
-    Ok(rows
-        .iter()
-        .map(|r| TicketRow {
-            unseen: r.get(10),
-            customer_name: r.get(11),
-            ..ticket_row(r)
-        })
-        .collect())
+    Ok(rows.iter().map(list_row).collect())
+}
+
+/// A list's rows from the tickets `page_sql` selects (`$1` is the person): with the agent's
+/// and customer's names and whether the ticket has news for the person, in `order`.
+fn rows_of_page(role: Role, page_sql: &str, order: &str) -> String {
+    format!(
+        "WITH page AS MATERIALIZED ({page_sql}) \
+         SELECT {ROW_COLUMNS}, {unseen}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers} {order}",
+        names = names_of(role, "SELECT id FROM page", false),
+        customers = customer_join(role),
+        unseen = unseen(role)
+    )
+}
+
+/// A row of `rows_of_page`.
+fn list_row(r: &Row) -> TicketRow {
+    TicketRow {
+        unseen: r.get(10),
+        customer_name: r.get(11),
+        ..ticket_row(r)
+    }
 }
 
 /// Which tickets a queue holds (`$1` is the person): repeats what RLS enforces, so the planner
@@ -272,23 +285,16 @@ pub async fn queue_rows(
     queue: Queue,
     ids: &[Uuid],
 ) -> Result<Vec<TicketRow>, DbError> {
-    let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = ANY($2) AND {filter}) \
-         SELECT {ROW_COLUMNS}, {unseen}, c.display_name FROM page t {SEEN_JOIN} LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
-        filter = queue_filter(queue, me.role),
-        names = names_of(me.role, "SELECT id FROM page", false),
-        customers = customer_join(me.role),
-        unseen = unseen(me.role)
+    let sql = rows_of_page(
+        me.role,
+        &format!(
+            "SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = ANY($2) AND {filter}",
+            filter = queue_filter(queue, me.role)
+        ),
+        "",
     );
     let rows = client.query(&sql, &[&me.id, &ids]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| TicketRow {
-            unseen: r.get(10),
-            customer_name: r.get(11),
-            ..ticket_row(r)
-        })
-        .collect())
+    Ok(rows.iter().map(list_row).collect())
 }
 
 /// How many tickets each of the person's queues holds (what the tabs show), and how many of

@@ -77,22 +77,24 @@ fn load_rows(main: &mut Main, ids: Vec<uuid::Uuid>) -> Vec<Effect> {
 
 /// The changed rows arrived: each takes its place in the list's order (within what is loaded),
 /// or leaves the list when it is no longer in the queue. The selection follows its ticket.
+/// Answers the effects and the notice for a ticket newly handed to this agent, if any.
 pub(super) fn merge_rows(
     main: &mut Main,
     req: RequestId,
     queue: Queue,
     ids: &[uuid::Uuid],
     rows: Vec<TicketRow>,
-) -> Vec<Effect> {
+) -> (Vec<Effect>, Option<(String, bool)>) {
     if main.rows_req != Some(req) {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     main.rows_req = None;
     // A whole-list reload on its way (or done since) covers these rows.
     if main.queue != queue || main.list.loading.is_some() || main.view != View::Tickets {
         main.rows_pending.clear();
-        return Vec::new();
+        return (Vec::new(), None);
     }
+    let handed = handed_to_me(main, &rows);
     // Changes that arrived meanwhile: the next round, asked for now (answers come in order).
     let mut effects = Vec::new();
     if !main.rows_pending.is_empty() {
@@ -124,7 +126,7 @@ pub(super) fn merge_rows(
         main.focus = Pane::List;
     }
     effects.extend(select_changed_or_reload(main));
-    effects
+    (effects, handed)
 }
 
 /// The queues agents and admins work through go by urgency; the others by the latest change.

@@ -154,10 +154,9 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             ids,
             rows,
         } => {
-            if main.queue == queue && main.list.loading.is_none() {
-                message = handed_to_me(main, &rows).or(message);
-            }
-            merge_rows(main, req, queue, &ids, rows)
+            let (effects, handed) = merge_rows(main, req, queue, &ids, rows);
+            message = handed.or(message);
+            effects
         }
         Reply::Changed { ids } => {
             main.awaiting_echo.retain(|id| !ids.contains(id));
