@@ -59,6 +59,7 @@ attack_tests!(SUITE;
     customer_calls_the_assignment_functions,
     customer_rewrites_history,
     agent_reads_other_agents_tickets,
+    agent_reads_unassigned_tickets_that_are_not_open,
     agent_reads_other_agents_queue,
     agent_updates_another_agents_ticket,
     agent_works_a_pool_ticket_without_claiming,

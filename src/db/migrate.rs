@@ -58,6 +58,8 @@ pub const MIGRATIONS: &[Migration] = &[
         32,
         "0032_reopened_by_a_customer_reaches_an_active_agent.sql"
     ),
+    migration!(33, "0033_the_pool_rule_as_a_restrictive_policy.sql"),
+    migration!(34, "0034_announcer_reads_its_queues_by_index.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
