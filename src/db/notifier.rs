@@ -12,8 +12,15 @@ use tokio_postgres::Config;
 use tokio_util::sync::CancellationToken;
 
 /// How often the queue is checked. An idle check is one index probe and writes nothing;
-/// this is the most a change waits before it is announced.
+/// this is the most the first change after a quiet spell waits before it is announced.
 pub const POLL: Duration = Duration::from_millis(5);
+
+/// After announcing, the changes that follow are gathered this long into the next batch.
+/// Every NOTIFY commit wakes every listening session of the database (PostgreSQL signals
+/// them all, whatever their channels), so under a steady stream of writes the batches' rate,
+/// not the writes', is what the listening sessions pay: at 650 writes/s, announcing every
+/// 5 ms woke each of 100 listening sessions 200 times a second.
+pub const GATHER: Duration = Duration::from_millis(20);
 
 /// Runs until `stop` is cancelled: connects (as a superuser or a member of
 /// tickets_notifier), announces, and reconnects with backoff when the connection is lost.
@@ -47,13 +54,12 @@ async fn announce_until_lost(config: &Config, attempt: &mut u32) -> String {
         Err(e) => return super::describe(&e),
     };
     *attempt = 0;
-    let mut tick = tokio::time::interval(POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        if let Err(e) = client.query_one(&announce, &[]).await {
-            return super::describe(&e);
-        }
+        let head: Option<i64> = match client.query_one(&announce, &[]).await {
+            Ok(row) => row.get(0),
+            Err(e) => return super::describe(&e),
+        };
+        tokio::time::sleep(if head.is_some() { GATHER } else { POLL }).await;
     }
 }
 
