@@ -1,5 +1,5 @@
--- One priority change of a ticket in this client's slice of the agent's queue.
-\set n (:client_id * 25) + random(1, 25)
+-- One priority change of one of this agent's own active tickets, as psql would send it.
+\set n random(1, 100)
 \set p random(0, 1)
 UPDATE tickets SET priority = (CASE WHEN :p = 0 THEN 'high' ELSE 'low' END)::ticket_priority
-WHERE id = (SELECT id FROM benchpg.mine WHERE n = :n);
+WHERE id = (SELECT id FROM benchpg.mine WHERE login = current_user AND n = :n);

@@ -1,7 +1,2 @@
--- Restores bench_agent1's connection limit (setup.sql lifted it), then drops the bench's tables.
-DO $$
-BEGIN
-    EXECUTE format('ALTER ROLE bench_agent1 CONNECTION LIMIT %s', (SELECT n FROM benchpg.saved_limit));
-END
-$$;
+-- Drops what setup.sql made (the claims and releases leave every pool ticket in the pool).
 DROP SCHEMA benchpg CASCADE;
