@@ -15,12 +15,15 @@ use tokio_util::sync::CancellationToken;
 /// this is the most the first change after a quiet spell waits before it is announced.
 pub const POLL: Duration = Duration::from_millis(5);
 
-/// After announcing, the changes that follow are gathered this long into the next batch.
-/// Every NOTIFY commit wakes every listening session of the database (PostgreSQL signals
-/// them all, whatever their channels), so under a steady stream of writes the batches' rate,
-/// not the writes', is what the listening sessions pay: at 650 writes/s, announcing every
-/// 5 ms woke each of 100 listening sessions 200 times a second.
+/// Under a storm of writes, the changes that follow a batch are gathered this long into the
+/// next one. Every NOTIFY commit wakes every listening session of the database (PostgreSQL
+/// signals them all, whatever their channels), so the batches' rate, not the writes', is what
+/// the listening sessions pay: at 650 writes/s, announcing every 5 ms woke each of 100
+/// listening sessions 200 times a second.
 pub const GATHER: Duration = Duration::from_millis(20);
+/// A batch of at least this many changes (in one POLL) counts as a storm. At a steady 50
+/// changes/s batches hold one change, and each is announced within POLL as before.
+pub const STORM_BATCH: i64 = 3;
 
 /// Runs until `stop` is cancelled: connects (as a superuser or a member of
 /// tickets_notifier), announces, and reconnects with backoff when the connection is lost.
@@ -54,12 +57,16 @@ async fn announce_until_lost(config: &Config, attempt: &mut u32) -> String {
         Err(e) => return super::describe(&e),
     };
     *attempt = 0;
+    let mut announced: Option<i64> = None;
     loop {
         let head: Option<i64> = match client.query_one(&announce, &[]).await {
             Ok(row) => row.get(0),
             Err(e) => return super::describe(&e),
         };
-        tokio::time::sleep(if head.is_some() { GATHER } else { POLL }).await;
+        let storm =
+            matches!((announced, head), (Some(before), Some(now)) if now - before >= STORM_BATCH);
+        announced = head.or(announced);
+        tokio::time::sleep(if storm { GATHER } else { POLL }).await;
     }
 }
 
