@@ -124,7 +124,11 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
                     .map(|r| ids(r, |t| t.id))
             })
         }),
-        sql(admin, shown(&lim(&mine, 100), URGENT_P, &a_me), vec![boxed(ai)]),
+        sql(
+            admin,
+            shown(&lim(&mine, 100), URGENT_P, &a_me),
+            vec![boxed(ai)],
+        ),
     )
     .await?;
     let own = format!("SELECT {COLS} FROM tickets WHERE agent_id = $1 {RECENT}");
@@ -312,7 +316,11 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
                     .map(|r| ids(r, |t| t.id))
             })
         }),
-        sql(admin, shown(&lim(&theirs, 100), RECENT_P, &c_me), vec![boxed(ci)]),
+        sql(
+            admin,
+            shown(&lim(&theirs, 100), RECENT_P, &c_me),
+            vec![boxed(ci)],
+        ),
     )
     .await?;
     b.row(
