@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[Migration] = &[
     ),
     migration!(33, "0033_the_pool_rule_as_a_restrictive_policy.sql"),
     migration!(34, "0034_announcer_reads_its_queues_by_index.sql"),
+    migration!(35, "0035_unseen_count_plans_per_role.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
