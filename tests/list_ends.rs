@@ -242,3 +242,44 @@ async fn shift_g_goes_to_the_oldest_change_of_the_audit() {
     assert_eq!(selected(&client), Some(all[0]), "the newest change");
     assert_eq!(client.main().audit.rows.len(), 100);
 }
+
+/// A customer's list names each row's agent, whoever of several holds it, and no one on the
+/// unassigned rows (the list proves each name from one ticket per agent).
+#[tokio::test]
+async fn a_customers_list_names_every_rows_agent() {
+    let s = scene().await;
+    let bo = s.db.person("agent", "bo").await;
+    let (al, bo_c) = (s.db.login(&s.al).await, s.db.login(&bo).await);
+    al.batch_execute("SELECT claim_ticket(id) FROM (SELECT id FROM tickets ORDER BY id LIMIT 7) t")
+        .await
+        .unwrap();
+    bo_c.batch_execute(
+        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id IS NULL ORDER BY id DESC LIMIT 5) t",
+    )
+    .await
+    .unwrap();
+    let c = s.db.login(&s.cy).await;
+    let me = repo::whoami(&c).await.unwrap();
+    let rows = whole(&c, &me, Queue::Mine, "").await;
+    let mut seen = (0, 0, 0);
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = repo::list(&c, &me, Queue::Mine, "", after.as_ref(), repo::PAGE)
+            .await
+            .unwrap();
+        for r in &page {
+            match (r.agent_id, r.agent_name.as_deref()) {
+                (Some(a), Some("al agent")) if a == s.al.id => seen.0 += 1,
+                (Some(a), Some("bo agent")) if a == bo.id => seen.1 += 1,
+                (None, None) => seen.2 += 1,
+                other => panic!("row {} shows {other:?}", r.id),
+            }
+        }
+        if page.len() < repo::PAGE as usize {
+            break;
+        }
+        after = page.last().map(Cursor::from);
+    }
+    assert_eq!(seen, (7, 5, TICKETS - 12));
+    assert_eq!(rows.len(), TICKETS);
+}
