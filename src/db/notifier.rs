@@ -63,10 +63,18 @@ async fn announce_until_lost(config: &Config, attempt: &mut u32) -> String {
             Ok(row) => row.get(0),
             Err(e) => return super::describe(&e),
         };
-        let storm =
-            matches!((announced, head), (Some(before), Some(now)) if now - before >= STORM_BATCH);
+        let wait = wait_after(announced, head);
         announced = head.or(announced);
-        tokio::time::sleep(if storm { GATHER } else { POLL }).await;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// How long to wait after a call that announced up to `head` (None: nothing) when the one
+/// before announced up to `before`: GATHER in a storm, POLL otherwise.
+fn wait_after(before: Option<i64>, head: Option<i64>) -> Duration {
+    match (before, head) {
+        (Some(before), Some(head)) if head - before >= STORM_BATCH => GATHER,
+        _ => POLL,
     }
 }
 
@@ -91,5 +99,24 @@ pub async fn check(config: &Config) -> Result<(), String> {
             "{} may not announce changes: connect as a superuser, or as a login granted tickets_notifier",
             config.get_user().unwrap_or("this login")
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_storm_is_gathered() {
+        // Nothing announced, or the first batch since start: the next check comes at once.
+        assert_eq!(wait_after(None, None), POLL);
+        assert_eq!(wait_after(None, Some(40)), POLL);
+        assert_eq!(wait_after(Some(40), None), POLL);
+        // One or two changes in a poll (50 changes/s): each is announced within POLL.
+        assert_eq!(wait_after(Some(40), Some(41)), POLL);
+        assert_eq!(wait_after(Some(40), Some(40 + STORM_BATCH - 1)), POLL);
+        // A storm: the next batch is gathered.
+        assert_eq!(wait_after(Some(40), Some(40 + STORM_BATCH)), GATHER);
+        assert_eq!(wait_after(Some(40), Some(1_000)), GATHER);
     }
 }
