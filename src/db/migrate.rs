@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(33, "0033_the_pool_rule_as_a_restrictive_policy.sql"),
     migration!(34, "0034_announcer_reads_its_queues_by_index.sql"),
     migration!(35, "0035_unseen_count_plans_per_role.sql"),
+    migration!(36, "0036_one_index_less_per_ticket_write.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
