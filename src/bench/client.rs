@@ -169,6 +169,8 @@ async fn live(
              DELETE FROM ticket_changes WHERE ticket_id = '{ticket}';
              DELETE FROM app.ticket_change_queue WHERE ticket_id = '{ticket}';
              DELETE FROM app.message_turns WHERE ticket_id = '{ticket}';
+             DELETE FROM ticket_messages WHERE ticket_id = '{ticket}';
+             DELETE FROM ticket_seen WHERE ticket_id = '{ticket}';
              DELETE FROM tickets WHERE id = '{ticket}';
              COMMIT;"
         ))

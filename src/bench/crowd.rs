@@ -377,6 +377,7 @@ async fn remove(admin_db: &Client, ids: &[Uuid]) -> Result<()> {
              DELETE FROM app.message_turns WHERE ticket_id IN ({list});
              DELETE FROM ticket_changes WHERE ticket_id IN ({list});
              DELETE FROM app.ticket_change_queue WHERE ticket_id IN ({list});
+             DELETE FROM ticket_seen WHERE ticket_id IN ({list});
              DELETE FROM tickets WHERE id IN ({list});
              COMMIT;"
         ))
