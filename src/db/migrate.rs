@@ -62,6 +62,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(34, "0034_announcer_reads_its_queues_by_index.sql"),
     migration!(35, "0035_unseen_count_plans_per_role.sql"),
     migration!(36, "0036_one_index_less_per_ticket_write.sql"),
+    migration!(37, "0037_seen_markers_know_closed_tickets.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
