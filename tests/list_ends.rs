@@ -260,7 +260,6 @@ async fn a_customers_list_names_every_rows_agent() {
     .unwrap();
     let c = s.db.login(&s.cy).await;
     let me = repo::whoami(&c).await.unwrap();
-    let rows = whole(&c, &me, Queue::Mine, "").await;
     let mut seen = (0, 0, 0);
     let mut after: Option<Cursor> = None;
     loop {
@@ -281,5 +280,4 @@ async fn a_customers_list_names_every_rows_agent() {
         after = page.last().map(Cursor::from);
     }
     assert_eq!(seen, (7, 5, TICKETS - 12));
-    assert_eq!(rows.len(), TICKETS);
 }

@@ -159,26 +159,8 @@ async fn live(
         .await?
         .get(0);
     let result = live_on(args, base, &writer, watcher, ticket).await;
-    // Remove the bench's ticket whatever happened: history is append-only for everyone, so
-    // the superuser skips the triggers for this one transaction, and only these rows go.
-    admin_db
-        .batch_execute(&format!(
-            "BEGIN;
-             SET LOCAL session_replication_role = replica;
-             DELETE FROM ticket_status_history WHERE ticket_id = '{ticket}';
-             DELETE FROM ticket_changes WHERE ticket_id = '{ticket}';
-             DELETE FROM app.ticket_change_queue WHERE ticket_id = '{ticket}';
-             DELETE FROM app.message_turns WHERE ticket_id = '{ticket}';
-             DELETE FROM ticket_messages WHERE ticket_id = '{ticket}';
-             DELETE FROM ticket_seen WHERE ticket_id = '{ticket}';
-             DELETE FROM tickets WHERE id = '{ticket}';
-             COMMIT;"
-        ))
-        .await?;
-    // The counts' deltas of the insert: folded back out (the totals are rebuilt exactly).
-    let _ = admin_db
-        .batch_execute("SELECT app.rebuild_ticket_counters()")
-        .await;
+    // Remove the bench's ticket whatever happened.
+    super::remove_tickets(admin_db, &[ticket]).await?;
     result
 }
 

@@ -79,7 +79,7 @@ pub async fn run(
     let writer = db::connect_config(&login(base, &writer_login, password)).await?;
     let targets = file_targets(&writer, admin_db, &people, &mix, prefix).await?;
     let result = measure(&writer, clients, &targets, args, admin_db).await;
-    remove(admin_db, &targets).await?;
+    super::remove_tickets(admin_db, &targets).await?;
     stop_notifier.cancel();
     let table = result?;
     Ok(format!(
@@ -357,35 +357,6 @@ async fn file_targets(
         ids.push(id);
     }
     Ok(ids)
-}
-
-/// Removes the run's tickets with their history, messages and change rows (history is
-/// append-only for everyone: the superuser skips the triggers for these rows alone), then
-/// rebuilds the maintained counts.
-async fn remove(admin_db: &Client, ids: &[Uuid]) -> Result<()> {
-    let list = ids
-        .iter()
-        .map(|id| format!("'{id}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    admin_db
-        .batch_execute(&format!(
-            "BEGIN;
-             SET LOCAL session_replication_role = replica;
-             DELETE FROM ticket_status_history WHERE ticket_id IN ({list});
-             DELETE FROM ticket_messages WHERE ticket_id IN ({list});
-             DELETE FROM app.message_turns WHERE ticket_id IN ({list});
-             DELETE FROM ticket_changes WHERE ticket_id IN ({list});
-             DELETE FROM app.ticket_change_queue WHERE ticket_id IN ({list});
-             DELETE FROM ticket_seen WHERE ticket_id IN ({list});
-             DELETE FROM tickets WHERE id IN ({list});
-             COMMIT;"
-        ))
-        .await?;
-    admin_db
-        .batch_execute("SELECT app.rebuild_ticket_counters()")
-        .await?;
-    Ok(())
 }
 
 /// CPU seconds (user + system) spent so far by every backend and worker of the cluster

@@ -172,3 +172,33 @@ pub(crate) async fn statements_available(admin: &Client) -> bool {
         .await
         .is_ok()
 }
+
+/// Removes tickets a bench filed, with everything that refers to them (history, messages,
+/// seen markers, change rows; history is append-only for everyone, so the superuser skips the
+/// triggers for these rows alone), then rebuilds the maintained counts: the data is left as
+/// the bench found it.
+async fn remove_tickets(admin_db: &Client, ids: &[uuid::Uuid]) -> Result<()> {
+    let list = ids
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    admin_db
+        .batch_execute(&format!(
+            "BEGIN;
+             SET LOCAL session_replication_role = replica;
+             DELETE FROM ticket_status_history WHERE ticket_id IN ({list});
+             DELETE FROM ticket_messages WHERE ticket_id IN ({list});
+             DELETE FROM app.message_turns WHERE ticket_id IN ({list});
+             DELETE FROM ticket_changes WHERE ticket_id IN ({list});
+             DELETE FROM app.ticket_change_queue WHERE ticket_id IN ({list});
+             DELETE FROM ticket_seen WHERE ticket_id IN ({list});
+             DELETE FROM tickets WHERE id IN ({list});
+             COMMIT;"
+        ))
+        .await?;
+    admin_db
+        .batch_execute("SELECT app.rebuild_ticket_counters()")
+        .await?;
+    Ok(())
+}
