@@ -62,6 +62,7 @@ attack_tests!(SUITE;
     customer_names_a_notes_author_in_a_thread,
     customer_learns_of_a_note_from_the_ticket_or_counts,
     customer_learns_of_a_note_from_the_live_count,
+    agent_learns_the_fate_of_a_ticket_that_left_them,
     agent_reads_messages_of_a_ticket_they_cannot_see,
     customer_posts_an_internal_note,
     anyone_forges_a_messages_author,

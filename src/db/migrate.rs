@@ -63,6 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(35, "0035_unseen_count_plans_per_role.sql"),
     migration!(36, "0036_one_index_less_per_ticket_write.sql"),
     migration!(37, "0037_seen_markers_know_closed_tickets.sql"),
+    migration!(38, "0038_seen_markers_keep_their_flag_to_themselves.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
