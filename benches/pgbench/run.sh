@@ -17,7 +17,7 @@ DURATION=${DURATION:-20}
 PREFIX=${PREFIX:-bench}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for script in claim_release priority; do
+for script in ${SCRIPTS:-claim_release priority}; do
     for agents in ${AGENTS_LIST:-1 8 32}; do
         rm -rf "${out:?}"/*
         pids=()
