@@ -19,6 +19,18 @@ fn changed(app: &mut tickets::app::App, ids: &[u128]) -> Vec<Effect> {
         app,
         Msg::Db(Reply::Changed {
             ids: ids.iter().map(|&i| Uuid::from_u128(100 + i)).collect(),
+            counts: true,
+        }),
+    )
+}
+
+/// Changes that moved no count (a priority, a message): `changed` with `counts: false`.
+fn changed_uncounted(app: &mut tickets::app::App, ids: &[u128]) -> Vec<Effect> {
+    update(
+        app,
+        Msg::Db(Reply::Changed {
+            ids: ids.iter().map(|&i| Uuid::from_u128(100 + i)).collect(),
+            counts: false,
         }),
     )
 }
@@ -132,6 +144,54 @@ fn one_reread_at_a_time_the_changes_meanwhile_go_in_the_next() {
     ));
     assert_eq!(ids(&app), vec![2, 1, 3]);
     assert!(main_of(&app).rows_req.is_none());
+}
+
+#[test]
+fn a_change_that_moved_no_count_rereads_only_the_news_count() {
+    let mut app = logged_in(Role::Agent, pool(3));
+    let effects = changed_uncounted(&mut app, &[2]);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadRows { .. })));
+    assert!(effects.contains(&Effect::LoadUnseen), "{effects:?}");
+    assert!(!effects.contains(&Effect::LoadCounts), "{effects:?}");
+    // A large batch reloads the list, and still only the news count.
+    let mut app = logged_in(Role::Agent, pool(3));
+    let many: Vec<u128> = (1..=60).collect();
+    let effects = changed_uncounted(&mut app, &many);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadPage { .. })));
+    assert!(!effects.contains(&Effect::LoadCounts), "{effects:?}");
+}
+
+#[test]
+fn a_counted_change_heard_meanwhile_recounts_in_the_next_round() {
+    let mut app = logged_in(Role::Agent, pool(3));
+    let first = changed_uncounted(&mut app, &[1]);
+    assert!(!first.contains(&Effect::LoadCounts), "{first:?}");
+    // Heard while the first re-read is in flight: one moved no count, the other did.
+    assert!(changed_uncounted(&mut app, &[2]).is_empty());
+    assert!(changed(&mut app, &[3]).is_empty());
+    let (req, queue) = first
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadRows { req, queue, .. } => Some((*req, *queue)),
+            _ => None,
+        })
+        .expect("the first change is re-read at once");
+    let next = update(
+        &mut app,
+        Msg::Db(Reply::Rows {
+            req,
+            queue,
+            ids: vec![Uuid::from_u128(101)],
+            rows: vec![row(1, None, Status::Open)],
+        }),
+    );
+    assert!(next.iter().any(|e| matches!(e, Effect::LoadRows { .. })));
+    assert!(next.contains(&Effect::LoadCounts), "{next:?}");
+    // That round took the flag: a later uncounted change asks only for the news count.
+    assert!(answer_rows(&mut app, &next, Vec::new()));
+    let later = changed_uncounted(&mut app, &[2]);
+    assert!(!later.contains(&Effect::LoadCounts), "{later:?}");
+    assert!(later.contains(&Effect::LoadUnseen), "{later:?}");
 }
 
 #[test]

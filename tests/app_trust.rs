@@ -62,6 +62,7 @@ fn the_selection_follows_the_ticket_across_a_live_refresh() {
         &mut app,
         Msg::Db(Reply::Changed {
             ids: vec![Uuid::from_u128(104)],
+            counts: true,
         }),
     );
     // A new, urgent ticket arrives at the top: the cursor stays on its ticket, not its index.
@@ -86,6 +87,7 @@ fn the_ticket_list_is_current_after_the_audit_view() {
         &mut app,
         Msg::Db(Reply::Changed {
             ids: vec![Uuid::from_u128(104)],
+            counts: true,
         }),
     );
     let effects = update(&mut app, ch('A'));
@@ -102,6 +104,7 @@ fn the_ticket_list_is_current_after_the_audit_view() {
         &mut app,
         Msg::Db(Reply::Changed {
             ids: vec![Uuid::from_u128(105)],
+            counts: true,
         }),
     );
     let effects = update(&mut app, key(KeyCode::Esc));
@@ -135,6 +138,7 @@ fn the_audit_is_current_when_returned_to() {
         &mut app,
         Msg::Db(Reply::Changed {
             ids: vec![Uuid::from_u128(102)],
+            counts: true,
         }),
     );
     let effects = update(&mut app, ch('A'));
@@ -276,6 +280,7 @@ fn the_opened_ticket_leaving_the_list_returns_to_the_list_not_its_neighbour() {
         &mut app,
         Msg::Db(Reply::Changed {
             ids: vec![Uuid::from_u128(102)],
+            counts: true,
         }),
     );
     // The claimed ticket left the pool: the re-read by id finds it no longer there.

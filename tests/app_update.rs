@@ -202,6 +202,7 @@ fn claim_then_advance_to_the_next_ticket() {
         &mut app,
         Msg::Db(Reply::Changed {
             ids: vec![Uuid::from_u128(102)],
+            counts: true,
         }),
     );
     // The echo re-reads the changed row by id (not the whole list) and the counts, once.

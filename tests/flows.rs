@@ -307,8 +307,10 @@ async fn server_search_finds_words_in_subject_and_description_within_the_queue()
 }
 
 /// One change, one refresh: one's own priority change and claim re-read the changed row by id
-/// and the counts once each (the live echo), not once for the action's answer and again for
-/// the echo, and never the whole list (issue 13: a change costs only the rows it touches).
+/// once each (the live echo), not once for the action's answer and again for the echo, and
+/// never the whole list (issue 13: a change costs only the rows it touches). The claim moved
+/// counts and re-reads them; the priority change moved none and re-reads only the news count
+/// (0039).
 #[tokio::test]
 async fn ones_own_change_refreshes_the_list_and_counts_once() {
     let db = TestDb::new().await;
@@ -347,6 +349,11 @@ async fn ones_own_change_refreshes_the_list_and_counts_once() {
         1,
         "count loads per claim"
     );
+    assert_eq!(
+        after.unseen_loads - before.unseen_loads,
+        0,
+        "news-count-only loads per claim"
+    );
     assert_eq!(a.subjects().len(), 1, "the claimed ticket left the pool");
 
     a.key(KeyCode::Char('['));
@@ -371,8 +378,13 @@ async fn ones_own_change_refreshes_the_list_and_counts_once() {
     );
     assert_eq!(
         after.count_loads - before.count_loads,
+        0,
+        "count loads per priority change"
+    );
+    assert_eq!(
+        after.unseen_loads - before.unseen_loads,
         1,
-        "count loads per change"
+        "news-count-only loads per priority change"
     );
     assert_eq!(a.main().list.rows[0].priority, Priority::Urgent);
 }

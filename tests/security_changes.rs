@@ -283,7 +283,7 @@ async fn changed(
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(ListenEvent::Changed(ids))) => return Some(ids),
+            Ok(Some(ListenEvent::Changed { ids, .. })) => return Some(ids),
             Ok(Some(_)) => continue,
             Ok(None) | Err(_) => return None,
         }

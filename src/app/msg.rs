@@ -120,8 +120,9 @@ pub enum Reply {
     Created { result: Result<Uuid, DbError> },
     /// The live connection went away or came back. Back means: re-read what is on screen.
     Connection { online: bool, message: String },
-    /// Tickets that someone changed (hints from LISTEN; to be re-read through RLS).
-    Changed { ids: Vec<Uuid> },
+    /// Tickets that someone changed (hints from LISTEN; to be re-read through RLS), and
+    /// whether any of the changes may have moved a count (a filing, a status or an agent).
+    Changed { ids: Vec<Uuid>, counts: bool },
     /// A load failed (`req` is its tag, when it had one).
     Failed {
         req: Option<RequestId>,
@@ -171,6 +172,8 @@ pub enum Effect {
         ids: Vec<Uuid>,
     },
     LoadCounts,
+    /// Re-reads only how many tickets have news: after changes that moved no count.
+    LoadUnseen,
     LoadTicket {
         req: RequestId,
         id: Uuid,

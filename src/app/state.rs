@@ -276,6 +276,8 @@ pub struct Main {
     pub rows_req: Option<RequestId>,
     /// Changed tickets heard of while a re-read was in flight: the next round's.
     pub rows_pending: Vec<Uuid>,
+    /// Whether one of those changes may have moved a count (the next round re-counts).
+    pub rows_pending_count: bool,
     /// Tickets this person just changed whose live echo (the reload of the list and counts)
     /// has not arrived yet.
     pub awaiting_echo: Vec<Uuid>,
@@ -324,6 +326,7 @@ impl Main {
             refresh_pending: false,
             rows_req: None,
             rows_pending: Vec::new(),
+            rows_pending_count: false,
             awaiting_echo: Vec::new(),
             list_stale: false,
             audit_stale: false,

@@ -58,7 +58,7 @@ pub async fn hold_listeners(
             ));
             tokio::spawn(async move {
                 while let Some(e) = rx.recv().await {
-                    if let ListenEvent::Changed(ids) = e {
+                    if let ListenEvent::Changed { ids, .. } = e {
                         heard.fetch_add(ids.len(), Ordering::Relaxed);
                     }
                 }

@@ -48,7 +48,7 @@ const NOTES: usize = 64;
 /// What changed since `$1` up to the announced head, through the change log's RLS. The head
 /// comes from the database, never from a notification (anyone may send on a channel they know).
 const READ_CHANGES: &str = "WITH head AS (SELECT coalesce(public.ticket_changes_head(), 0) AS seq) \
-     SELECT head.seq, c.ticket_id FROM head \
+     SELECT head.seq, c.ticket_id, c.moves_counts FROM head \
      LEFT JOIN public.ticket_changes c ON c.seq > $1 AND c.seq <= head.seq \
      ORDER BY c.seq";
 
@@ -57,8 +57,12 @@ pub enum ListenEvent {
     /// Listening (again): anything missed while away must be re-read.
     Online,
     Offline(String),
-    /// Tickets the person may read that changed (from the change log, through RLS).
-    Changed(Vec<Uuid>),
+    /// Tickets the person may read that changed (from the change log, through RLS), and
+    /// whether any of those changes may have moved a count (0039).
+    Changed {
+        ids: Vec<Uuid>,
+        counts: bool,
+    },
 }
 
 /// The notifications of one connection, and the task that drives it (it ends, with the
@@ -259,10 +263,12 @@ async fn serve(
                 };
                 let mut ids: Vec<Uuid> = Vec::new();
                 let mut changes = 0;
+                let mut counts = false;
                 for row in &rows {
                     last = last.max(row.get::<_, Option<i64>>(0).unwrap_or(last));
                     if let Some(id) = row.get::<_, Option<Uuid>>(1) {
                         changes += 1;
+                        counts |= row.get::<_, Option<bool>>(2).unwrap_or(true);
                         if !ids.contains(&id) {
                             ids.push(id);
                         }
@@ -270,7 +276,7 @@ async fn serve(
                 }
                 pause = pause_after(changes);
                 // Changes this person may not read leave nothing to do: no event at all.
-                if !ids.is_empty() && events.send(ListenEvent::Changed(ids)).is_err() {
+                if !ids.is_empty() && events.send(ListenEvent::Changed { ids, counts }).is_err() {
                     return "listener stopped".to_owned();
                 }
             }

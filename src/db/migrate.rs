@@ -64,6 +64,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(36, "0036_one_index_less_per_ticket_write.sql"),
     migration!(37, "0037_seen_markers_know_closed_tickets.sql"),
     migration!(38, "0038_seen_markers_keep_their_flag_to_themselves.sql"),
+    migration!(39, "0039_changes_say_whether_counts_moved.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]

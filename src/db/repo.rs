@@ -306,20 +306,17 @@ pub async fn queue_rows(
 /// How many tickets each of the person's queues holds (what the tabs show), and how many of
 /// theirs have news since they last opened them.
 pub async fn counts(client: &Client, me: &Me) -> Result<(Vec<(Queue, i64)>, i64), DbError> {
-    let unseen = super::thread::unseen_count(client).await?;
-    Ok((queue_counts(client, me).await?, unseen))
-}
-
-async fn queue_counts(client: &Client, me: &Me) -> Result<Vec<(Queue, i64)>, DbError> {
-    // ticket_counts(): maintained totals for the large ones (0020), an index for the rest.
+    // ticket_counts(): maintained totals for the large ones (0020), an index for the rest; the
+    // news count beside them, in the same statement (one round trip, one snapshot).
     let row = client
         .query_one(
-            "SELECT mine, unassigned, visible FROM public.ticket_counts()",
-            &[],
+            "SELECT c.mine, c.unassigned, c.visible, public.unseen_count($1) \
+             FROM public.ticket_counts() c",
+            &[&crate::model::UNSEEN_SHOWN],
         )
         .await?;
     let (mine, unassigned, visible): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-    Ok(Queue::for_role(me.role)
+    let queues = Queue::for_role(me.role)
         .iter()
         .map(|&q| {
             let n = match (q, me.role) {
@@ -329,7 +326,8 @@ async fn queue_counts(client: &Client, me: &Me) -> Result<Vec<(Queue, i64)>, DbE
             };
             (q, n)
         })
-        .collect())
+        .collect();
+    Ok((queues, row.get(3)))
 }
 
 pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketDetail>, DbError> {

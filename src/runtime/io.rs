@@ -101,7 +101,7 @@ async fn run(
             },
             Some(event) = live.recv() => {
                 let reply = match event {
-                    ListenEvent::Changed(ids) => Reply::Changed { ids },
+                    ListenEvent::Changed { ids, counts } => Reply::Changed { ids, counts },
                     ListenEvent::Offline(why) => Reply::Connection { online: false, message: why },
                     ListenEvent::Online => {
                         if current.is_none() {
@@ -122,7 +122,7 @@ async fn run(
         }
         // One connection answers in order: the counts go last, so the list and the open ticket
         // are not held up behind them.
-        batch.sort_by_key(|e| matches!(e, Effect::LoadCounts));
+        batch.sort_by_key(|e| matches!(e, Effect::LoadCounts | Effect::LoadUnseen));
         for effect in latest_wins(batch) {
             match effect {
                 Effect::Quit => {
@@ -321,13 +321,17 @@ fn pane(e: &Effect) -> Option<LoadKind> {
         Effect::LoadTicket { .. } => Some(LoadKind::Ticket),
         Effect::LoadThread { .. } => Some(LoadKind::Thread),
         Effect::LoadAudit { .. } | Effect::LoadAuditTail { .. } => Some(LoadKind::Audit),
-        Effect::LoadCounts => Some(LoadKind::Counts),
+        Effect::LoadCounts | Effect::LoadUnseen => Some(LoadKind::Counts),
         _ => None,
     }
 }
 
-/// Drops loads superseded by a later load of the same pane in the same batch.
-pub fn latest_wins(batch: Vec<Effect>) -> Vec<Effect> {
+/// Drops loads superseded by a later load of the same pane in the same batch (all the counts
+/// supersede the news count alone, wherever they stand).
+pub fn latest_wins(mut batch: Vec<Effect>) -> Vec<Effect> {
+    if batch.contains(&Effect::LoadCounts) {
+        batch.retain(|e| *e != Effect::LoadUnseen);
+    }
     let keep: Vec<bool> = (0..batch.len())
         .map(|i| match pane(&batch[i]) {
             Some(p) => !batch[i + 1..].iter().any(|later| pane(later) == Some(p)),
@@ -400,6 +404,17 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
                 },
             }
         }
+        Effect::LoadUnseen => match thread::unseen_count(client).await {
+            Ok(unseen) => Reply::Counts {
+                counts: Vec::new(),
+                unseen,
+            },
+            Err(error) => Reply::Failed {
+                req: None,
+                load: LoadKind::Counts,
+                error,
+            },
+        },
         Effect::LoadCounts => match repo::counts(client, me).await {
             Ok((counts, unseen)) => Reply::Counts { counts, unseen },
             Err(error) => Reply::Failed {
@@ -538,6 +553,23 @@ async fn perform(session: &Session, effect: Effect) -> Reply {
 mod tests {
     use super::*;
     use uuid::Uuid;
+
+    #[test]
+    fn all_the_counts_supersede_the_news_count_alone() {
+        let id = Uuid::from_u128(1);
+        let batch = vec![
+            Effect::LoadUnseen,
+            Effect::LoadTicket { req: 1, id },
+            Effect::LoadCounts,
+            Effect::LoadUnseen,
+        ];
+        assert_eq!(
+            latest_wins(batch),
+            vec![Effect::LoadTicket { req: 1, id }, Effect::LoadCounts]
+        );
+        let batch = vec![Effect::LoadUnseen, Effect::LoadUnseen];
+        assert_eq!(latest_wins(batch), vec![Effect::LoadUnseen]);
+    }
 
     #[test]
     fn only_the_latest_load_of_each_pane_runs() {

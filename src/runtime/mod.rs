@@ -33,6 +33,8 @@ pub struct Stats {
     /// Changed rows re-read by id (a live change to tickets on screen).
     pub row_loads: usize,
     pub count_loads: usize,
+    /// Re-reads of the news count alone (live changes that moved no count).
+    pub unseen_loads: usize,
     pub ticket_loads: usize,
     pub thread_loads: usize,
     pub audit_loads: usize,
@@ -45,6 +47,7 @@ impl Stats {
             Effect::LoadPage { .. } => self.page_loads += 1,
             Effect::LoadRows { .. } => self.row_loads += 1,
             Effect::LoadCounts => self.count_loads += 1,
+            Effect::LoadUnseen => self.unseen_loads += 1,
             Effect::LoadTicket { .. } => self.ticket_loads += 1,
             Effect::LoadThread { .. } => self.thread_loads += 1,
             Effect::LoadAudit { .. } => self.audit_loads += 1,

@@ -11,8 +11,9 @@ const MERGE_AT_MOST: usize = 50;
 
 /// Someone changed tickets: re-read what is on screen, through RLS. A burst costs one round of
 /// reloads at a time: while a whole-list reload is in flight, further hints only mark it to be
-/// done again.
-pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
+/// done again. The queues' counts are re-read only when a change may have moved one (`counts`);
+/// the news count after every change.
+pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid], counts: bool) -> Vec<Effect> {
     let shown = main.detail.as_ref().map(|d| d.row.id);
     match main.view {
         View::Tickets => {
@@ -33,13 +34,15 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
                         main.rows_pending.push(*id);
                     }
                 }
+                main.rows_pending_count |= counts;
             } else if merge {
                 effects.extend(load_rows(main, ids.to_vec()));
-                effects.extend(load_counts(main));
+                effects.extend(recount(main, counts));
             } else {
                 main.rows_pending.clear();
+                main.rows_pending_count = false;
                 effects.extend(load_list(main, Load::Again));
-                effects.extend(load_counts(main));
+                effects.extend(recount(main, counts));
             }
             if let Some(id) = shown.filter(|id| ids.contains(id)) {
                 effects.extend(load_ticket(main, id));
@@ -48,7 +51,7 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
         }
         View::Audit => {
             main.list_stale = true;
-            let mut effects = load_counts(main);
+            let mut effects = recount(main, counts);
             // New entries arrive at the top: re-read it when the reader is near it (not when
             // the audit was read from its end, `G`, and its top is not loaded).
             if main.audit.selected < PREFETCH
@@ -62,6 +65,16 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid]) -> Vec<Effect> {
             }
             effects
         }
+    }
+}
+
+/// The counts after live changes: all of them when a change may have moved one, else only the
+/// news count (a priority, a subject or a message moves no queue's count).
+fn recount(main: &Main, counts: bool) -> Vec<Effect> {
+    if counts {
+        load_counts(main)
+    } else {
+        vec![Effect::LoadUnseen]
     }
 }
 
@@ -92,6 +105,7 @@ pub(super) fn merge_rows(
     // A whole-list reload on its way (or done since) covers these rows.
     if main.queue != queue || main.list.loading.is_some() || main.view != View::Tickets {
         main.rows_pending.clear();
+        main.rows_pending_count = false;
         return (Vec::new(), None);
     }
     let handed = handed_to_me(main, &rows);
@@ -99,8 +113,9 @@ pub(super) fn merge_rows(
     let mut effects = Vec::new();
     if !main.rows_pending.is_empty() {
         let next = std::mem::take(&mut main.rows_pending);
+        let counts = std::mem::take(&mut main.rows_pending_count);
         effects.extend(load_rows(main, next));
-        effects.extend(load_counts(main));
+        effects.extend(recount(main, counts));
     }
     let keep = main.selected().map(|r| r.id);
     let by_urgency = by_urgency(main.queue, main.me.role);

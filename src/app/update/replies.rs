@@ -158,9 +158,9 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
             message = handed.or(message);
             effects
         }
-        Reply::Changed { ids } => {
+        Reply::Changed { ids, counts } => {
             main.awaiting_echo.retain(|id| !ids.contains(id));
-            on_changed(main, &ids)
+            on_changed(main, &ids, counts)
         }
         Reply::Connection {
             online,
@@ -402,6 +402,7 @@ pub(super) fn on_reply(app: &mut App, reply: Reply) -> Vec<Effect> {
                 // Lost with the connection, most likely: going live again re-reads everything.
                 main.rows_req = None;
                 main.rows_pending.clear();
+                main.rows_pending_count = false;
             }
             if req.is_some() && req == main.detail_req {
                 main.detail_req = None;
