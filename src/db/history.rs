@@ -4,8 +4,9 @@
 
 use super::error::DbError;
 use super::repo::labels_of;
+use super::statements::Query;
 use crate::model::*;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 const HISTORY_COLUMNS: &str = "h.id, h.ticket_id, h.seq, h.kind::text, h.old_status::text, h.new_status::text, \
@@ -44,7 +45,11 @@ fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
 const PAGE_PEOPLE: &str = "SELECT old_agent_id FROM page UNION SELECT new_agent_id FROM page UNION SELECT changed_by FROM page";
 
 /// One ticket's timeline, oldest first.
-pub async fn history(client: &Client, me: &Me, ticket: Uuid) -> Result<Vec<HistoryEntry>, DbError> {
+pub async fn history(
+    client: &impl Query,
+    me: &Me,
+    ticket: Uuid,
+) -> Result<Vec<HistoryEntry>, DbError> {
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT * FROM public.ticket_status_history WHERE ticket_id = $1), \
               people AS MATERIALIZED (SELECT n.id, n.display_name, n.login FROM {names} n WHERE n.id IN ({ids})) \
@@ -60,7 +65,7 @@ pub async fn history(client: &Client, me: &Me, ticket: Uuid) -> Result<Vec<Histo
 
 /// One page of the audit feed across all tickets, newest first (admins).
 pub async fn audit(
-    client: &Client,
+    client: &impl Query,
     filter: &AuditFilter,
     after: Option<&AuditCursor>,
     limit: i64,
@@ -71,7 +76,7 @@ pub async fn audit(
 /// The page of the audit feed just before `before` (newer than it), or its last page, the
 /// oldest changes (None): read from the other side, answered newest first.
 pub async fn audit_tail(
-    client: &Client,
+    client: &impl Query,
     filter: &AuditFilter,
     before: Option<&AuditCursor>,
     limit: i64,
@@ -82,7 +87,7 @@ pub async fn audit_tail(
 }
 
 async fn audit_page(
-    client: &Client,
+    client: &impl Query,
     filter: &AuditFilter,
     after: Option<&AuditCursor>,
     limit: i64,
@@ -140,7 +145,7 @@ async fn audit_page(
 /// The one person the audit filter names: their login, else the one person whose display
 /// name it is, else the one person whose name or login contains it. Names repeat across
 /// people, so anything that fits several is refused with their logins, never merged.
-async fn audit_person(client: &Client, who: &str) -> Result<Uuid, DbError> {
+async fn audit_person(client: &impl Query, who: &str) -> Result<Uuid, DbError> {
     let who = who.trim();
     let rows = client
         .query(

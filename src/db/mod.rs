@@ -13,6 +13,7 @@ pub mod notifier;
 pub mod pgpass;
 pub mod repo;
 pub mod session;
+pub mod statements;
 pub mod thread;
 pub mod tls;
 pub mod watchdog;

@@ -2,9 +2,10 @@
 //! so RLS decides what comes back. Lists page with keyset cursors, never OFFSET.
 
 use super::error::DbError;
+use super::statements::Query;
 use crate::model::*;
 use chrono::{DateTime, Utc};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 pub const PAGE: i64 = 100;
@@ -68,7 +69,7 @@ fn ticket_row(r: &Row) -> TicketRow {
     }
 }
 
-pub async fn whoami(client: &Client) -> Result<Me, DbError> {
+pub async fn whoami(client: &impl Query) -> Result<Me, DbError> {
     let row = client
         .query_opt("SELECT p.id, p.login, p.display_name, p.role::text FROM app.current_person() p WHERE p.id IS NOT NULL", &[])
         .await?;
@@ -85,7 +86,7 @@ pub async fn whoami(client: &Client) -> Result<Me, DbError> {
 }
 
 /// The status moves the database allows this role (admins: any).
-pub async fn moves(client: &Client, role: Role) -> Result<Vec<Move>, DbError> {
+pub async fn moves(client: &impl Query, role: Role) -> Result<Vec<Move>, DbError> {
     let rows = client
         .query(
             "SELECT from_status::text, to_status::text FROM public.ticket_status_moves WHERE role::text = $1",
@@ -128,7 +129,7 @@ pub(super) fn labels_of(role: Role, tickets_sql: &str, with_history: bool) -> St
 /// One page of a queue. A non-empty `search` narrows it to full-text matches of subject and
 /// description (through `search_tickets`, which can use the index under RLS).
 pub async fn list(
-    client: &Client,
+    client: &impl Query,
     me: &Me,
     queue: Queue,
     search: &str,
@@ -142,7 +143,7 @@ pub async fn list(
 /// list, not of what is loaded. The keyset query from the other side (the reversed order, so
 /// it reads `limit` rows however long the queue), answered in the list's order.
 pub async fn list_tail(
-    client: &Client,
+    client: &impl Query,
     me: &Me,
     queue: Queue,
     search: &str,
@@ -155,7 +156,7 @@ pub async fn list_tail(
 }
 
 async fn list_page(
-    client: &Client,
+    client: &impl Query,
     me: &Me,
     queue: Queue,
     search: &str,
@@ -286,7 +287,7 @@ fn queue_filter(queue: Queue, role: Role) -> &'static str {
 /// names included): what a live change re-reads, by id, instead of the whole list. Ids the
 /// person may not read, or that left the queue, are simply absent.
 pub async fn queue_rows(
-    client: &Client,
+    client: &impl Query,
     me: &Me,
     queue: Queue,
     ids: &[Uuid],
@@ -305,7 +306,7 @@ pub async fn queue_rows(
 
 /// How many tickets each of the person's queues holds (what the tabs show), and how many of
 /// theirs have news since they last opened them.
-pub async fn counts(client: &Client, me: &Me) -> Result<(Vec<(Queue, i64)>, i64), DbError> {
+pub async fn counts(client: &impl Query, me: &Me) -> Result<(Vec<(Queue, i64)>, i64), DbError> {
     // ticket_counts(): maintained totals for the large ones (0020), an index for the rest; the
     // news count beside them, in the same statement (one round trip, one snapshot).
     let row = client
@@ -330,7 +331,11 @@ pub async fn counts(client: &Client, me: &Me) -> Result<(Vec<(Queue, i64)>, i64)
     Ok((queues, row.get(3)))
 }
 
-pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketDetail>, DbError> {
+pub async fn ticket(
+    client: &impl Query,
+    me: &Me,
+    id: Uuid,
+) -> Result<Option<TicketDetail>, DbError> {
     // users' own policy decides whose e-mail shows: staff see it, a customer only their own.
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT t.* FROM public.tickets t WHERE t.id = $1), \
@@ -354,7 +359,7 @@ pub async fn ticket(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketD
 }
 
 /// Active agents, for the hand-off picker.
-pub async fn agents(client: &Client, me: &Me) -> Result<Vec<PersonName>, DbError> {
+pub async fn agents(client: &impl Query, me: &Me) -> Result<Vec<PersonName>, DbError> {
     if me.role == Role::Customer {
         return Ok(Vec::new()); // customers hand nothing off
     }
@@ -376,7 +381,7 @@ pub async fn agents(client: &Client, me: &Me) -> Result<Vec<PersonName>, DbError
         .collect())
 }
 
-pub async fn create_ticket(client: &Client, t: &NewTicket) -> Result<Uuid, DbError> {
+pub async fn create_ticket(client: &impl Query, t: &NewTicket) -> Result<Uuid, DbError> {
     let row = match &t.customer {
         None => {
             client
@@ -402,7 +407,7 @@ pub async fn create_ticket(client: &Client, t: &NewTicket) -> Result<Uuid, DbErr
 
 /// Active customers whose login or e-mail is `who`, or whose name is (staff filing a ticket
 /// for them); at most a few, so the caller can tell "none" and "which one?".
-pub async fn find_customers(client: &Client, who: &str) -> Result<Vec<CustomerRef>, DbError> {
+pub async fn find_customers(client: &impl Query, who: &str) -> Result<Vec<CustomerRef>, DbError> {
     let rows = client
         .query(
             "SELECT id, display_name || coalesce(' <' || email || '>', '') FROM public.users \
@@ -422,7 +427,7 @@ pub async fn find_customers(client: &Client, who: &str) -> Result<Vec<CustomerRe
 }
 
 /// One list row by id, as the person may see it now (None when it is not theirs to see).
-pub async fn row(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketRow>, DbError> {
+pub async fn row(client: &impl Query, me: &Me, id: Uuid) -> Result<Option<TicketRow>, DbError> {
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = $1) \
          SELECT {ROW_COLUMNS}, c.display_name FROM page t LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
@@ -443,7 +448,7 @@ pub async fn row(client: &Client, me: &Me, id: Uuid) -> Result<Option<TicketRow>
 /// reason. Answers the changed row as the person may now see it (None once it left their view,
 /// as after a hand-off).
 pub async fn act(
-    client: &Client,
+    client: &impl Query,
     me: &Me,
     ticket: Uuid,
     action: &TicketAction,
@@ -472,7 +477,7 @@ pub async fn act(
 }
 
 async fn change(
-    client: &Client,
+    client: &impl Query,
     ticket: Uuid,
     seen_at: DateTime<Utc>,
     change: &Change,

@@ -3,8 +3,9 @@
 //! person has seen. Every query runs in the person's session: RLS decides what comes back.
 
 use super::error::DbError;
+use super::statements::Query;
 use crate::model::*;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 /// The columns of a thread entry; the query joins the names source as `p`, `oa`, `na`. Staff
@@ -74,7 +75,7 @@ pub fn page_sql(role: Role) -> String {
 
 /// One page of a ticket's thread, oldest first, after `after` (None: from the start).
 pub async fn page(
-    client: &Client,
+    client: &impl Query,
     me: &Me,
     ticket: Uuid,
     after: Option<ThreadCursor>,
@@ -91,7 +92,7 @@ pub async fn page(
 
 /// The newest `limit` entries of a thread, oldest first (for "jump to the end").
 pub async fn last_page(
-    client: &Client,
+    client: &impl Query,
     me: &Me,
     ticket: Uuid,
     limit: i64,
@@ -123,7 +124,7 @@ pub async fn last_page(
 /// Posts a reply (or, for staff, an internal note). The database checks everything: who may
 /// post where, the text, a ticket closed meanwhile; the refusal says why.
 pub async fn post(
-    client: &Client,
+    client: &impl Query,
     ticket: Uuid,
     body: &str,
     internal: bool,
@@ -138,7 +139,7 @@ pub async fn post(
 }
 
 /// A customer closes their own ticket (withdraws it, or confirms the resolution).
-pub async fn close(client: &Client, ticket: Uuid) -> Result<(), DbError> {
+pub async fn close(client: &impl Query, ticket: Uuid) -> Result<(), DbError> {
     let n = client
         .execute(
             "UPDATE public.tickets SET status = 'closed' WHERE id = $1",
@@ -155,7 +156,7 @@ pub async fn close(client: &Client, ticket: Uuid) -> Result<(), DbError> {
 }
 
 /// Records that the person has seen the ticket as it is now.
-pub async fn mark_seen(client: &Client, ticket: Uuid) -> Result<(), DbError> {
+pub async fn mark_seen(client: &impl Query, ticket: Uuid) -> Result<(), DbError> {
     client
         .execute("SELECT public.mark_ticket_seen($1)", &[&ticket])
         .await?;
@@ -163,7 +164,7 @@ pub async fn mark_seen(client: &Client, ticket: Uuid) -> Result<(), DbError> {
 }
 
 /// Of `tickets`, those with news for the person since they last opened them.
-pub async fn unseen(client: &Client, tickets: &[Uuid]) -> Result<Vec<Uuid>, DbError> {
+pub async fn unseen(client: &impl Query, tickets: &[Uuid]) -> Result<Vec<Uuid>, DbError> {
     let rows = client
         .query("SELECT public.unseen_tickets($1)", &[&tickets])
         .await?;
@@ -173,7 +174,7 @@ pub async fn unseen(client: &Client, tickets: &[Uuid]) -> Result<Vec<Uuid>, DbEr
 /// How many of the person's tickets have news (the header count).
 /// How many of the person's tickets have news, counting no further than `UNSEEN_SHOWN + 1`
 /// (the header says "99+" past that): a live client asks after every change it sees.
-pub async fn unseen_count(client: &Client) -> Result<i64, DbError> {
+pub async fn unseen_count(client: &impl Query) -> Result<i64, DbError> {
     Ok(client
         .query_one(
             "SELECT public.unseen_count($1)",
@@ -184,7 +185,7 @@ pub async fn unseen_count(client: &Client) -> Result<i64, DbError> {
 }
 
 /// A ticket's id from the number people say (`#1234`), if the person may see it.
-pub async fn by_number(client: &Client, number: i64) -> Result<Option<Uuid>, DbError> {
+pub async fn by_number(client: &impl Query, number: i64) -> Result<Option<Uuid>, DbError> {
     Ok(client
         .query_opt(
             "SELECT id FROM public.tickets WHERE number = $1",
@@ -200,7 +201,7 @@ pub async fn by_number(client: &Client, number: i64) -> Result<Option<Uuid>, DbE
 /// whether the status changed (false: the message is posted, the ticket was no longer the
 /// person's to move).
 pub async fn post_with_status(
-    client: &Client,
+    client: &impl Query,
     ticket: Uuid,
     body: &str,
     internal: bool,

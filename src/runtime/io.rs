@@ -8,6 +8,7 @@ use super::drafts::DraftSaver;
 use crate::app::{Effect, LoadKind, Msg, Reply};
 use crate::db::Target;
 use crate::db::listen::{self, Link, ListenEvent};
+use crate::db::statements::Conn;
 use crate::db::{repo, session, session::Session, thread};
 use crate::drafts::DraftStore;
 use crate::model::*;
@@ -37,6 +38,8 @@ pub fn spawn(
 /// stops that task.
 struct LoggedIn {
     session: Session,
+    /// The current connection and the statements prepared on it.
+    conn: Conn,
     /// The current connection (the live task replaces it after a reconnect).
     client: watch::Receiver<Option<Arc<Client>>>,
     /// Requests in flight, which the live task's heartbeat waits behind.
@@ -47,11 +50,15 @@ struct LoggedIn {
 impl LoggedIn {
     /// The session on the current connection, or why there is none (the live task is
     /// reconnecting, and says so itself).
-    fn current(&mut self) -> Result<Session, DbError> {
+    fn current(&mut self) -> Result<(Session, Conn), DbError> {
         match self.client.borrow().clone() {
             Some(client) if !client.is_closed() => {
+                if !self.conn.is(&client) {
+                    // A new connection: nothing is prepared on it yet.
+                    self.conn = Conn::new(client.clone());
+                }
                 self.session.client = client;
-                Ok(self.session.clone())
+                Ok((self.session.clone(), self.conn.clone()))
             }
             _ => Err(DbError::Unreachable(
                 "the connection to the database was lost; reconnecting".into(),
@@ -158,6 +165,7 @@ async fn run(
                             ));
                             let me = opened.session.me.clone();
                             current = Some(LoggedIn {
+                                conn: Conn::new(opened.session.client.clone()),
                                 session: opened.session,
                                 client: client_rx,
                                 busy,
@@ -190,7 +198,7 @@ async fn run(
                     let Some(c) = current.as_mut() else { continue };
                     let result = match c.current() {
                         Err(e) => Err(e),
-                        Ok(session) => {
+                        Ok((session, _)) => {
                             let _busy = InFlight::new(&c.busy);
                             crate::people::change_own_password(&session.client, &password).await
                         }
@@ -215,8 +223,8 @@ async fn run(
                 Effect::ClearReplyDraft { ticket } => drafts.clear_reply(ticket),
                 effect => {
                     let Some(c) = current.as_mut() else { continue };
-                    let session = match c.current() {
-                        Ok(session) => session,
+                    let (session, conn) = match c.current() {
+                        Ok(current) => current,
                         Err(why) => {
                             // Nothing could be sent: answer every effect with the reason.
                             if replies.send(Msg::Db(failure(effect, why))).await.is_err() {
@@ -228,14 +236,14 @@ async fn run(
                     let (busy, replies) = (InFlight::new(&c.busy), replies.clone());
                     if is_action(&effect) {
                         // In order: the state allows one action in flight anyway.
-                        let reply = perform(&session, effect).await;
+                        let reply = perform(&session, &conn, effect).await;
                         drop(busy);
                         if replies.send(Msg::Db(reply)).await.is_err() {
                             break;
                         }
                     } else {
                         tokio::spawn(async move {
-                            let reply = perform(&session, effect).await;
+                            let reply = perform(&session, &conn, effect).await;
                             drop(busy);
                             let _ = replies.send(Msg::Db(reply)).await;
                         });
@@ -345,8 +353,8 @@ pub fn latest_wins(mut batch: Vec<Effect>) -> Vec<Effect> {
         .collect()
 }
 
-async fn perform(session: &Session, effect: Effect) -> Reply {
-    let (client, me) = (&*session.client, &session.me);
+async fn perform(session: &Session, conn: &Conn, effect: Effect) -> Reply {
+    let (client, me) = (conn, &session.me);
     match effect {
         Effect::LoadPage {
             req,
