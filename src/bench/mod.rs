@@ -93,7 +93,16 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
         out.push_str(&thread::section(&base, &admin_db, &args.password, args.iterations).await?);
     }
     if wanted(BenchSection::Client) {
-        out.push_str(&client::run(args, &base, &admin_db, tickets).await?);
+        // The client opens seeded tickets as the bench's people, which marks them seen: their
+        // markers are put back as they were, whatever the run's outcome.
+        let people = [
+            format!("{}_admin1", args.prefix),
+            format!("{}_agent1", args.prefix),
+        ];
+        let saved = SeenMarkers::save(&admin_db, &people).await?;
+        let result = client::run(args, &base, &admin_db, tickets).await;
+        saved.restore(&admin_db).await?;
+        out.push_str(&result?);
     }
     out.push_str(&format!("\n{} at the end\n", load_average()));
     Ok(out)
@@ -171,6 +180,63 @@ pub(crate) async fn statements_available(admin: &Client) -> bool {
         .query_one("SELECT count(*) FROM pg_stat_statements LIMIT 1", &[])
         .await
         .is_ok()
+}
+
+/// Some people's seen markers, as they were before a bench opened tickets in their name.
+struct SeenMarkers {
+    logins: Vec<String>,
+    rows: Vec<(uuid::Uuid, uuid::Uuid, std::time::SystemTime)>,
+}
+
+impl SeenMarkers {
+    async fn save(admin_db: &Client, logins: &[String]) -> Result<SeenMarkers> {
+        let rows = admin_db
+            .query(
+                "SELECT s.person_id, s.ticket_id, s.seen_at FROM ticket_seen s \
+                 JOIN users u ON u.id = s.person_id WHERE u.login = ANY($1)",
+                &[&logins],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        Ok(SeenMarkers {
+            logins: logins.to_vec(),
+            rows,
+        })
+    }
+
+    /// Removes the markers made since, and puts back the times of those that were there.
+    async fn restore(&self, admin_db: &Client) -> Result<()> {
+        let (people, tickets, times): (
+            Vec<uuid::Uuid>,
+            Vec<uuid::Uuid>,
+            Vec<std::time::SystemTime>,
+        ) = self.rows.iter().fold(
+            (Vec::new(), Vec::new(), Vec::new()),
+            |(mut p, mut t, mut s), (pi, ti, si)| {
+                p.push(*pi);
+                t.push(*ti);
+                s.push(*si);
+                (p, t, s)
+            },
+        );
+        admin_db
+            .execute(
+                "WITH saved AS (SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::timestamptz[]) \
+                                    AS x(person_id, ticket_id, seen_at)), \
+                      gone AS (DELETE FROM ticket_seen s USING users u \
+                               WHERE u.id = s.person_id AND u.login = ANY($1) \
+                                 AND (s.person_id, s.ticket_id) NOT IN \
+                                     (SELECT person_id, ticket_id FROM saved)) \
+                 UPDATE ticket_seen s SET seen_at = saved.seen_at FROM saved \
+                 WHERE s.person_id = saved.person_id AND s.ticket_id = saved.ticket_id \
+                   AND s.seen_at <> saved.seen_at",
+                &[&self.logins, &people, &tickets, &times],
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 /// Removes tickets a bench filed, with everything that refers to them (history, messages,
