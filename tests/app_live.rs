@@ -35,6 +35,27 @@ fn changed_uncounted(app: &mut tickets::app::App, ids: &[u128]) -> Vec<Effect> {
     )
 }
 
+/// Answers the re-read among `effects` with ticket 1 alone (the round that asked for it) and
+/// returns what the state asks for next.
+fn answer_first_round(app: &mut tickets::app::App, effects: &[Effect]) -> Vec<Effect> {
+    let (req, queue) = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadRows { req, queue, .. } => Some((*req, *queue)),
+            _ => None,
+        })
+        .expect("the first change is re-read at once");
+    update(
+        app,
+        Msg::Db(Reply::Rows {
+            req,
+            queue,
+            ids: vec![Uuid::from_u128(101)],
+            rows: vec![row(1, None, Status::Open)],
+        }),
+    )
+}
+
 fn ids(app: &tickets::app::App) -> Vec<u128> {
     main_of(app)
         .list
@@ -109,22 +130,7 @@ fn one_reread_at_a_time_the_changes_meanwhile_go_in_the_next() {
     // Two more batches while the first re-read is in flight: nothing is sent for them yet.
     assert!(changed(&mut app, &[2]).is_empty());
     assert!(changed(&mut app, &[3, 2]).is_empty());
-    let (req, queue) = first
-        .iter()
-        .find_map(|e| match e {
-            Effect::LoadRows { req, queue, .. } => Some((*req, *queue)),
-            _ => None,
-        })
-        .expect("the first change is re-read at once");
-    let next = update(
-        &mut app,
-        Msg::Db(Reply::Rows {
-            req,
-            queue,
-            ids: vec![Uuid::from_u128(101)],
-            rows: vec![row(1, None, Status::Open)],
-        }),
-    );
+    let next = answer_first_round(&mut app, &first);
     // Its answer asks for the next round: the ids heard meanwhile, once each, and the counts.
     let pending: Vec<Uuid> = next
         .iter()
@@ -169,22 +175,7 @@ fn a_counted_change_heard_meanwhile_recounts_in_the_next_round() {
     // Heard while the first re-read is in flight: one moved no count, the other did.
     assert!(changed_uncounted(&mut app, &[2]).is_empty());
     assert!(changed(&mut app, &[3]).is_empty());
-    let (req, queue) = first
-        .iter()
-        .find_map(|e| match e {
-            Effect::LoadRows { req, queue, .. } => Some((*req, *queue)),
-            _ => None,
-        })
-        .expect("the first change is re-read at once");
-    let next = update(
-        &mut app,
-        Msg::Db(Reply::Rows {
-            req,
-            queue,
-            ids: vec![Uuid::from_u128(101)],
-            rows: vec![row(1, None, Status::Open)],
-        }),
-    );
+    let next = answer_first_round(&mut app, &first);
     assert!(next.iter().any(|e| matches!(e, Effect::LoadRows { .. })));
     assert!(next.contains(&Effect::LoadCounts), "{next:?}");
     // That round took the flag: a later uncounted change asks only for the news count.

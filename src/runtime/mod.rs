@@ -13,6 +13,7 @@
 
 mod drafts;
 mod io;
+mod requests;
 
 use crate::app::{self, App, Effect, Msg, Notice};
 use crate::drafts::DraftStore;
