@@ -165,6 +165,29 @@ fn a_change_that_moved_no_count_rereads_only_the_news_count() {
     let effects = changed_uncounted(&mut app, &many);
     assert!(effects.iter().any(|e| matches!(e, Effect::LoadPage { .. })));
     assert!(!effects.contains(&Effect::LoadCounts), "{effects:?}");
+    assert!(effects.contains(&Effect::LoadUnseen), "{effects:?}");
+}
+
+#[test]
+fn a_counted_change_waiting_is_recounted_by_a_reload_or_a_late_answer() {
+    // A counted change waits behind a re-read in flight; then a burst reloads the list.
+    let mut app = logged_in(Role::Agent, pool(3));
+    let first = changed_uncounted(&mut app, &[1]);
+    assert!(changed(&mut app, &[2]).is_empty());
+    let many: Vec<u128> = (1..=60).collect();
+    let effects = changed_uncounted(&mut app, &many);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadPage { .. })));
+    assert!(effects.contains(&Effect::LoadCounts), "{effects:?}");
+    // The first round's answer, late: the reload covers its rows, and nothing is left over.
+    assert!(answer_first_round(&mut app, &first).is_empty());
+
+    // A counted change waits; the person switches queues before the answer comes back.
+    let mut app = logged_in(Role::Agent, pool(3));
+    let first = changed_uncounted(&mut app, &[1]);
+    assert!(changed(&mut app, &[2]).is_empty());
+    update(&mut app, KeyCode::Char(']').into_msg());
+    let late = answer_first_round(&mut app, &first);
+    assert!(late.contains(&Effect::LoadCounts), "{late:?}");
 }
 
 #[test]

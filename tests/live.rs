@@ -364,3 +364,82 @@ async fn a_flood_of_forged_hints_costs_a_bounded_number_of_reads() {
         "forged hints found nothing and cost no pane query"
     );
 }
+
+/// What each kind of change says of the counts (0039): a filing, a status change and an
+/// assignment may move one; a priority change, a message and an internal note do not. Read
+/// back from the change log as the people themselves read it.
+#[tokio::test]
+async fn a_change_says_whether_it_moved_a_count() {
+    let db = TestDb::new().await;
+    let cast = db.cast().await;
+    let admin = db.admin().await;
+    let (alice, al) = (db.login(&cast.alice).await, db.login(&cast.al).await);
+    let ada = db.login(&cast.ada).await;
+    let ticket: uuid::Uuid = alice
+        .query_one(
+            "INSERT INTO tickets (subject) VALUES ('Fan noise') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let steps: [(&tokio_postgres::Client, &str, bool); 6] = [
+        (&al, "SELECT claim_ticket($1)", true),
+        (
+            &al,
+            "UPDATE tickets SET priority = 'high' WHERE id = $1",
+            false,
+        ),
+        (
+            &al,
+            "INSERT INTO ticket_messages (ticket_id, body) VALUES ($1, 'On it')",
+            false,
+        ),
+        (
+            &al,
+            "INSERT INTO ticket_messages (ticket_id, body, internal) VALUES ($1, 'Noisy', true)",
+            false,
+        ),
+        (
+            &al,
+            "UPDATE tickets SET status = 'in_progress' WHERE id = $1",
+            true,
+        ),
+        (
+            &ada,
+            "UPDATE tickets SET subject = 'Fan noise, loud' WHERE id = $1",
+            false,
+        ),
+    ];
+    // Each step's rows in the change log, as the agent reads them (the ticket is assigned to
+    // him, or was in the pool when filed): (kind, moves_counts).
+    let mut last = 0i64;
+    let rows_since = async |last: &mut i64| -> Vec<(String, bool)> {
+        admin
+            .execute("SELECT public.announce_ticket_changes()", &[])
+            .await
+            .unwrap();
+        let rows = al
+            .query(
+                "SELECT seq, kind, moves_counts FROM ticket_changes \
+                 WHERE ticket_id = $1 AND seq > $2 ORDER BY seq",
+                &[&ticket, &*last],
+            )
+            .await
+            .unwrap();
+        *last = rows.last().map_or(*last, |r| r.get(0));
+        rows.iter().map(|r| (r.get(1), r.get(2))).collect()
+    };
+    assert_eq!(
+        rows_since(&mut last).await,
+        vec![("ticket".to_owned(), true)],
+        "the filing"
+    );
+    for (who, sql, moves) in steps {
+        who.execute(sql, &[&ticket]).await.unwrap();
+        let rows = rows_since(&mut last).await;
+        assert!(!rows.is_empty(), "{sql}: no change recorded");
+        // A reply also touches its ticket (a change of kind ticket that moves nothing).
+        assert!(rows.iter().all(|(_, m)| *m == moves), "{sql}: {rows:?}");
+    }
+}

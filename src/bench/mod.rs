@@ -93,11 +93,13 @@ pub async fn run(args: &BenchArgs) -> Result<String> {
         out.push_str(&thread::section(&base, &admin_db, &args.password, args.iterations).await?);
     }
     if wanted(BenchSection::Client) {
-        // The client opens seeded tickets as the bench's people, which marks them seen: their
-        // markers are put back as they were, whatever the run's outcome.
+        // The client opens seeded tickets as the bench's people (and the live watcher may, as
+        // customer1), which marks them seen: their markers are put back as they were,
+        // whatever the run's outcome.
         let people = [
             format!("{}_admin1", args.prefix),
             format!("{}_agent1", args.prefix),
+            format!("{}_customer1", args.prefix),
         ];
         let saved = SeenMarkers::save(&admin_db, &people).await?;
         let result = client::run(args, &base, &admin_db, tickets).await;

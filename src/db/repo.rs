@@ -164,7 +164,8 @@ async fn list_page(
     limit: i64,
     reverse: bool,
 ) -> Result<Vec<TicketRow>, DbError> {
-    // Parameters: $1 me, $2 limit, $3 cursor time, $4 cursor priority, $5 cursor id, $6 search.
+    // Parameters: $1 me, $2 limit, $3 cursor time, $4 cursor priority, $5 cursor id, $6 search,
+    // $7 how many matches search_tickets may return.
     let search = search.trim();
     let urgency = matches!(
         (queue, me.role),
@@ -173,6 +174,19 @@ async fn list_page(
     // The explicit filters repeat what RLS enforces anyway, so the planner can pick the
     // matching index. An agent's own queues come from agent_queue(), which reads them in
     // index order (RLS alone makes the planner read and sort the whole queue).
+    // search_tickets returns the newest matches the caller may read. When the queue narrows
+    // them no further (everything visible; a customer's own) and this is the first page from
+    // the top, a page's worth is enough; otherwise (read from the end too) take up to its cap
+    // of 1,000.
+    let narrows = matches!(
+        (queue, me.role),
+        (Queue::Mine | Queue::Unassigned, Role::Agent | Role::Admin)
+    );
+    let search_cap: i32 = if narrows || after.is_some() || reverse {
+        1000
+    } else {
+        limit.clamp(1, 1000) as i32
+    };
     // agent_queue() reads forward only; from the other side, the table under RLS.
     let (source, filter) = match (queue, me.role, search.is_empty()) {
         (Queue::Mine, Role::Agent, true) if !reverse => (
@@ -184,16 +198,12 @@ async fn list_page(
             "$1::uuid IS NOT NULL",
         ),
         (q, role, plain) => {
-            // search_tickets returns the newest matches the caller may read. When the queue
-            // narrows them no further (everything visible; a customer's own) and this is the
-            // first page from the top, a page's worth is enough; otherwise (read from the
-            // end too) take up to its cap of 1,000.
-            let narrows = matches!((q, role), (Queue::Mine | Queue::Unassigned, Role::Agent | Role::Admin));
-            let cap = if narrows || after.is_some() || reverse { 1000 } else { limit.clamp(1, 1000) };
             let source = if plain {
                 "public.tickets t".to_owned()
             } else {
-                format!("public.search_tickets($6, {cap}) t")
+                // The cap is a parameter: as text it would make a new prepared statement
+                // for every length of list reloaded.
+                "public.search_tickets($6, $7) t".to_owned()
             };
             (source, queue_filter(q, role))
         }
@@ -235,7 +245,10 @@ async fn list_page(
             .await?
     } else {
         client
-            .query(&sql, &[&me.id, &limit, &at, &prio, &id, &search])
+            .query(
+                &sql,
+                &[&me.id, &limit, &at, &prio, &id, &search, &search_cap],
+            )
             .await?
     };
     Ok(rows.iter().map(list_row).collect())

@@ -135,10 +135,13 @@ impl Conn {
     /// A statement prepared before a migration changed what it returns fails once with
     /// SQLSTATE 0A000 ("cached plan must not change result type"): it is prepared again.
     fn forget_if_stale(&self, sql: &str, e: &Error) -> bool {
+        // By the routine that raises it, not only by its words (the server may speak another
+        // language).
         let stale = e.code() == Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED)
             && e.as_db_error().is_some_and(|d| {
-                d.message()
-                    .contains("cached plan must not change result type")
+                d.routine() == Some("RevalidateCachedQuery")
+                    || d.message()
+                        .contains("cached plan must not change result type")
             });
         if stale && let Ok(mut p) = self.prepared.lock() {
             p.remove(sql);

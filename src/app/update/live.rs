@@ -39,8 +39,9 @@ pub(super) fn on_changed(main: &mut Main, ids: &[uuid::Uuid], counts: bool) -> V
                 effects.extend(load_rows(main, ids.to_vec()));
                 effects.extend(recount(main, counts));
             } else {
+                // A count that moved in a round still waiting is re-read with this one.
+                let counts = counts | std::mem::take(&mut main.rows_pending_count);
                 main.rows_pending.clear();
-                main.rows_pending_count = false;
                 effects.extend(load_list(main, Load::Again));
                 effects.extend(recount(main, counts));
             }
@@ -105,8 +106,13 @@ pub(super) fn merge_rows(
     // A whole-list reload on its way (or done since) covers these rows.
     if main.queue != queue || main.list.loading.is_some() || main.view != View::Tickets {
         main.rows_pending.clear();
-        main.rows_pending_count = false;
-        return (Vec::new(), None);
+        // Those rows are the reload's; a count they moved is not (not every load re-counts).
+        let effects = if std::mem::take(&mut main.rows_pending_count) {
+            load_counts(main)
+        } else {
+            Vec::new()
+        };
+        return (effects, None);
     }
     let handed = handed_to_me(main, &rows);
     // Changes that arrived meanwhile: the next round, asked for now (answers come in order).
