@@ -85,3 +85,30 @@ async fn a_statement_made_stale_by_a_migration_is_prepared_again() {
     assert_eq!(rows[0].len(), 3);
     assert_eq!(rows[0].get::<_, i32>(2), 3);
 }
+
+#[tokio::test]
+async fn requests_go_out_in_the_order_of_the_calls() {
+    let db = TestDb::new().await;
+    let cast = db.cast().await;
+    let admin = db.admin().await;
+    admin
+        .batch_execute(
+            "CREATE SEQUENCE public.order_probe; \
+             GRANT USAGE ON SEQUENCE public.order_probe TO tickets_agent",
+        )
+        .await
+        .unwrap();
+    let conn = Conn::new(Arc::new(db.login(&cast.al).await));
+    let cached = "SELECT nextval('public.order_probe') /* cached */";
+    conn.query_one(cached, &[]).await.unwrap();
+    // The first call must prepare its statement (a round trip) before it can send; the second
+    // is prepared already. Answers come in the order the requests were sent.
+    let first = conn.query_one("SELECT nextval('public.order_probe') /* new */", &[]);
+    let second = conn.query_one(cached, &[]);
+    let (first, second) = futures_util::join!(first, second);
+    let (first, second): (i64, i64) = (first.unwrap().get(0), second.unwrap().get(0));
+    assert!(
+        first < second,
+        "the second call overtook the first: {first} vs {second}"
+    );
+}

@@ -93,6 +93,11 @@ impl Query for Client {
 pub struct Conn {
     client: Arc<Client>,
     prepared: Arc<Mutex<HashMap<String, Statement>>>,
+    /// Taken from a call's start until its request is sent: requests go out in the order the
+    /// calls were made, as they did when every query was prepared anew. Without it a query
+    /// whose statement is already prepared would overtake one that must be prepared first,
+    /// and its answer would arrive first (a header count ahead of the list it counts).
+    sending: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Conn {
@@ -100,6 +105,7 @@ impl Conn {
         Conn {
             client,
             prepared: Arc::new(Mutex::new(HashMap::new())),
+            sending: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -154,8 +160,17 @@ impl Conn {
 /// made the prepared one stale.
 macro_rules! prepared {
     ($conn:expr, $sql:expr, $call:ident, $params:expr) => {{
+        let sending = $conn.sending.lock().await;
         let s = $conn.statement($sql).await?;
-        match $conn.client.$call(&s, $params).await {
+        // The first poll of a tokio-postgres query sends its request; then the next call may.
+        let mut call = std::pin::pin!($conn.client.$call(&s, $params));
+        let first = futures_util::poll!(call.as_mut());
+        drop(sending);
+        let result = match first {
+            std::task::Poll::Ready(r) => r,
+            std::task::Poll::Pending => call.await,
+        };
+        match result {
             Err(e) if $conn.forget_if_stale($sql, &e) => {
                 let s = $conn.statement($sql).await?;
                 $conn.client.$call(&s, $params).await
