@@ -229,6 +229,45 @@ fn rows_answered_after_a_list_reload_began_change_nothing() {
 }
 
 #[test]
+fn rows_answered_while_a_page_loads_are_read_again_after_it() {
+    let mut app = logged_in(Role::Agent, pool(3));
+    let effects = changed(&mut app, &[2]);
+    // The person reloads meanwhile (a page in flight): the re-read's answer cannot be merged.
+    let reload = update(&mut app, KeyCode::Char('r').into_msg());
+    assert!(answer_rows(
+        &mut app,
+        &effects,
+        vec![row(2, None, Status::Open)]
+    ));
+    assert!(main_of(&app).refresh_pending, "the change is not forgotten");
+    // The page comes back (from before the change, say): one more round reads the list again.
+    let (req, queue, limit) = reload
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadPage {
+                req, queue, limit, ..
+            } => Some((*req, *queue, *limit)),
+            _ => None,
+        })
+        .expect("r reloads the list");
+    let after = update(
+        &mut app,
+        Msg::Db(Reply::Page {
+            req,
+            queue,
+            rows: pool(3),
+            append: false,
+            limit,
+        }),
+    );
+    assert!(
+        after.iter().any(|e| matches!(e, Effect::LoadPage { .. })),
+        "{after:?}"
+    );
+    assert!(after.contains(&Effect::LoadCounts), "{after:?}");
+}
+
+#[test]
 fn a_ticket_handed_to_me_is_announced_from_the_reread_row() {
     let mut app = logged_in(Role::Agent, Vec::new());
     // The agent's own queue: handed tickets arrive there.

@@ -103,11 +103,20 @@ pub(super) fn merge_rows(
         return (Vec::new(), None);
     }
     main.rows_req = None;
-    // A whole-list reload on its way (or done since) covers these rows.
+    // Not merged now: the list is loading (a page, or a reload begun since), or another queue
+    // or the audit is on screen. This list's changed rows are re-read with it: by one more
+    // round once the page in flight is back, or when the person returns to the list. Another
+    // queue's load is fresh.
     if main.queue != queue || main.list.loading.is_some() || main.view != View::Tickets {
         main.rows_pending.clear();
-        // Those rows are the reload's; a count they moved is not (not every load re-counts).
-        let effects = if std::mem::take(&mut main.rows_pending_count) {
+        if main.queue == queue && main.view != View::Tickets {
+            main.list_stale = true;
+        } else if main.queue == queue {
+            main.refresh_pending = true;
+        }
+        // A count they moved: that round re-counts; otherwise now.
+        let counts = std::mem::take(&mut main.rows_pending_count);
+        let effects = if counts && !main.refresh_pending {
             load_counts(main)
         } else {
             Vec::new()
