@@ -14,25 +14,24 @@ fn pool(n: u128) -> Vec<TicketRow> {
     (1..=n).map(|i| row(i, None, Status::Open)).collect()
 }
 
-fn changed(app: &mut tickets::app::App, ids: &[u128]) -> Vec<Effect> {
+/// Changes heard by the live path; `counts`: whether one may have moved a count (0039).
+fn changed_counting(app: &mut tickets::app::App, ids: &[u128], counts: bool) -> Vec<Effect> {
     update(
         app,
         Msg::Db(Reply::Changed {
             ids: ids.iter().map(|&i| Uuid::from_u128(100 + i)).collect(),
-            counts: true,
+            counts,
         }),
     )
 }
 
-/// Changes that moved no count (a priority, a message): `changed` with `counts: false`.
+fn changed(app: &mut tickets::app::App, ids: &[u128]) -> Vec<Effect> {
+    changed_counting(app, ids, true)
+}
+
+/// Changes that moved no count (a priority, a message).
 fn changed_uncounted(app: &mut tickets::app::App, ids: &[u128]) -> Vec<Effect> {
-    update(
-        app,
-        Msg::Db(Reply::Changed {
-            ids: ids.iter().map(|&i| Uuid::from_u128(100 + i)).collect(),
-            counts: false,
-        }),
-    )
+    changed_counting(app, ids, false)
 }
 
 /// Answers the re-read among `effects` with ticket 1 alone (the round that asked for it) and

@@ -184,45 +184,40 @@ pub(crate) async fn statements_available(admin: &Client) -> bool {
         .is_ok()
 }
 
-/// Some people's seen markers, as they were before a bench opened tickets in their name.
+/// Some people's seen markers, as they were before a bench opened tickets in their name:
+/// (person, ticket, seen_at) in three columns, as the restoring statement takes them.
 struct SeenMarkers {
     logins: Vec<String>,
-    rows: Vec<(uuid::Uuid, uuid::Uuid, std::time::SystemTime)>,
+    people: Vec<uuid::Uuid>,
+    tickets: Vec<uuid::Uuid>,
+    times: Vec<std::time::SystemTime>,
 }
 
 impl SeenMarkers {
     async fn save(admin_db: &Client, logins: &[String]) -> Result<SeenMarkers> {
-        let rows = admin_db
+        let mut saved = SeenMarkers {
+            logins: logins.to_vec(),
+            people: Vec::new(),
+            tickets: Vec::new(),
+            times: Vec::new(),
+        };
+        for r in admin_db
             .query(
                 "SELECT s.person_id, s.ticket_id, s.seen_at FROM ticket_seen s \
                  JOIN users u ON u.id = s.person_id WHERE u.login = ANY($1)",
                 &[&logins],
             )
             .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
-        Ok(SeenMarkers {
-            logins: logins.to_vec(),
-            rows,
-        })
+        {
+            saved.people.push(r.get(0));
+            saved.tickets.push(r.get(1));
+            saved.times.push(r.get(2));
+        }
+        Ok(saved)
     }
 
     /// Removes the markers made since, and puts back the times of those that were there.
     async fn restore(&self, admin_db: &Client) -> Result<()> {
-        let (people, tickets, times): (
-            Vec<uuid::Uuid>,
-            Vec<uuid::Uuid>,
-            Vec<std::time::SystemTime>,
-        ) = self.rows.iter().fold(
-            (Vec::new(), Vec::new(), Vec::new()),
-            |(mut p, mut t, mut s), (pi, ti, si)| {
-                p.push(*pi);
-                t.push(*ti);
-                s.push(*si);
-                (p, t, s)
-            },
-        );
         admin_db
             .execute(
                 "WITH saved AS (SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::timestamptz[]) \
@@ -234,7 +229,7 @@ impl SeenMarkers {
                  UPDATE ticket_seen s SET seen_at = saved.seen_at FROM saved \
                  WHERE s.person_id = saved.person_id AND s.ticket_id = saved.ticket_id \
                    AND s.seen_at <> saved.seen_at",
-                &[&self.logins, &people, &tickets, &times],
+                &[&self.logins, &self.people, &self.tickets, &self.times],
             )
             .await?;
         Ok(())
