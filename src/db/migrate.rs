@@ -66,6 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(38, "0038_seen_markers_keep_their_flag_to_themselves.sql"),
     migration!(39, "0039_changes_say_whether_counts_moved.sql"),
     migration!(40, "0040_agents_news_count_reads_only_the_index.sql"),
+    migration!(41, "0041_client_functions_plan_once.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
