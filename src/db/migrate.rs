@@ -67,6 +67,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(39, "0039_changes_say_whether_counts_moved.sql"),
     migration!(40, "0040_agents_news_count_reads_only_the_index.sql"),
     migration!(41, "0041_client_functions_plan_once.sql"),
+    migration!(42, "0042_search_without_parallel_workers.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
