@@ -38,3 +38,5 @@ BEGIN
                      WHERE d.scope = scope_name AND d.agent_id = agent), 0);
 END
 $$;
+COMMENT ON FUNCTION app.ticket_count(text, uuid) IS
+    'One maintained total: its folded value plus the deltas appended since. Body from 0041 (supersedes 0020: the same query in PL/pgSQL, which keeps its plan).';
