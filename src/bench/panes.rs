@@ -23,8 +23,14 @@ const RECENT_P: &str = "ORDER BY p.updated_at DESC, p.id DESC";
 /// result the client computes, read by the superuser without RLS.
 fn shown(floor: &str, order: &str, me: &Me) -> String {
     let id = me.id;
+    // The customer's name is selected, not only joined: a join whose columns go unused is
+    // removed by the planner, and the floor would skip the look-up the client pays for.
     let (scope, customer, messages) = match me.role {
-        Role::Customer => ("p.status <> 'closed'".to_owned(), "", " AND NOT m.internal"),
+        Role::Customer => (
+            "p.status <> 'closed'".to_owned(),
+            "LEFT JOIN (SELECT NULL::text AS display_name) c ON false",
+            " AND NOT m.internal",
+        ),
         Role::Agent => (
             format!(
                 "p.agent_id = '{id}' AND p.status IN ('open', 'in_progress', 'waiting_on_customer')"
@@ -39,7 +45,7 @@ fn shown(floor: &str, order: &str, me: &Me) -> String {
         ),
     };
     format!(
-        "SELECT p.id, a.display_name, coalesce({scope} AND (s.seen_at IS NULL OR p.updated_at > s.seen_at \
+        "SELECT p.id, a.display_name, c.display_name, coalesce({scope} AND (s.seen_at IS NULL OR p.updated_at > s.seen_at \
          OR EXISTS (SELECT 1 FROM ticket_messages m WHERE m.ticket_id = p.id AND m.created_at > s.seen_at{messages})), false) \
          FROM ({floor}) p LEFT JOIN ticket_seen s ON s.ticket_id = p.id AND s.person_id = '{id}' \
          LEFT JOIN users a ON a.id = p.agent_id {customer} {order}"
@@ -96,6 +102,19 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
         "Pane queries as the busiest people. Path: \"psql\" is the query as a person writes it in psql (through the policies); \"client\" is what the client sends (src/db/repo.rs). Times: round trip p50 / p99 in ms; server ms and buffers per call from pg_stat_statements{}; the floor is the same rows read by the superuser without RLS (for the client's lists, with what the client shows besides: the names and each row's news marker); ratio = server time / floor server time; goal = within 2x of the floor + 0.2 ms and under 2 ms, server-side; same rows = identical ids in order (or the same count).\n\n",
         if statements { "" } else { " (not loaded here: shared_preload_libraries)" }
     ));
+    // The tabs' counts come from maintained totals, which a crash empties (an UNLOGGED table)
+    // until a notifier rebuilds them; meanwhile ticket_counts() counts every ticket.
+    let totals_valid: bool = b
+        .admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM app.ticket_counters WHERE scope = 'valid')",
+            &[],
+        )
+        .await?
+        .get(0);
+    if !totals_valid {
+        b.out.push_str("The maintained counts are not valid here (no notifier has run since the server crashed or the database was restored): the tabs' counts below are counted, not read. Start `tickets notifier` once to rebuild them.\n\n");
+    }
     b.out.push_str("| query | path | p50 / p99 ms | server ms | buffers | floor p50 / p99 ms | floor server ms | floor buffers | ratio | goal | same rows |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
 
     let lim = |q: &str, n: i64| format!("{q} LIMIT {n}");
