@@ -281,3 +281,99 @@ async fn a_customers_list_names_every_rows_agent() {
     }
     assert_eq!(seen, (7, 5, TICKETS - 12));
 }
+
+/// Most urgent first, after a cursor: agent_queue() reads the page as two ranges (the rest of
+/// the cursor's priority, then the lower ones, 0043), the table path as one condition. Walked
+/// a few rows at a time from either end, so that cursors fall inside each priority and on each
+/// boundary, every queue ordered by urgency gives exactly the rows, in the order, that a psql
+/// query gives the same person.
+#[tokio::test]
+async fn urgent_first_pages_walk_every_priority_boundary_from_either_end() {
+    let s = scene().await;
+    // Some of the pool becomes the agent's own, in every priority.
+    let al_c = s.db.login(&s.al).await;
+    al_c.batch_execute(
+        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets ORDER BY subject LIMIT 37) x",
+    )
+    .await
+    .unwrap();
+    let cases = [
+        (
+            &s.al,
+            Queue::Mine,
+            "agent_id = app.uid() AND status IN ('open', 'in_progress', 'waiting_on_customer')",
+        ),
+        (
+            &s.al,
+            Queue::Unassigned,
+            "agent_id IS NULL AND status = 'open'",
+        ),
+        (
+            &s.ada,
+            Queue::Unassigned,
+            "agent_id IS NULL AND status = 'open'",
+        ),
+    ];
+    const STEP: i64 = 7;
+    for (who, queue, filter) in cases {
+        let c = s.db.login(who).await;
+        let me = repo::whoami(&c).await.unwrap();
+        let expected: Vec<Uuid> = c
+            .query(
+                &format!(
+                    "SELECT id FROM tickets WHERE {filter} ORDER BY priority DESC, created_at, id"
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let priorities: i64 = c
+            .query_one(
+                &format!("SELECT count(DISTINCT priority) FROM tickets WHERE {filter}"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(priorities, 4, "{} {queue:?}: every priority", who.login);
+        let mut forward: Vec<TicketRow> = Vec::new();
+        loop {
+            let after = forward.last().map(Cursor::from);
+            let page = repo::list(&c, &me, queue, "", after.as_ref(), STEP)
+                .await
+                .unwrap();
+            let short = page.len() < STEP as usize;
+            forward.extend(page);
+            if short || forward.len() > expected.len() {
+                break;
+            }
+        }
+        assert_eq!(
+            ids(&forward),
+            expected,
+            "{} {queue:?}: from the top",
+            who.login
+        );
+        let mut backward: Vec<TicketRow> = Vec::new();
+        loop {
+            let before = backward.first().map(Cursor::from);
+            let page = repo::list_tail(&c, &me, queue, "", before.as_ref(), STEP)
+                .await
+                .unwrap();
+            let short = page.len() < STEP as usize;
+            backward.splice(0..0, page);
+            if short || backward.len() > expected.len() {
+                break;
+            }
+        }
+        assert_eq!(
+            ids(&backward),
+            expected,
+            "{} {queue:?}: from the end",
+            who.login
+        );
+    }
+}

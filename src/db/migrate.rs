@@ -68,6 +68,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(40, "0040_agents_news_count_reads_only_the_index.sql"),
     migration!(41, "0041_client_functions_plan_once.sql"),
     migration!(42, "0042_search_without_parallel_workers.sql"),
+    migration!(43, "0043_urgent_first_pages_read_two_ranges.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
