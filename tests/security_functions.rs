@@ -214,11 +214,14 @@ async fn agent_queue_returns_exactly_the_agents_rls_view_and_only_to_agents() {
         // Customers have no EXECUTE; an admin is refused by the function itself.
         assert_eq!(code, "42501", "{}", other.login);
     }
-    let err = al_c
-        .query("SELECT * FROM agent_queue('everything')", &[])
-        .await
-        .unwrap_err();
-    assert_eq!(err.code().unwrap().code(), "22023");
+    // A queue that is not named, unknown or NULL, is refused, not read as some queue.
+    for queue in ["'everything'", "NULL"] {
+        let err = al_c
+            .query(&format!("SELECT * FROM agent_queue({queue})"), &[])
+            .await
+            .expect_err(queue);
+        assert_eq!(err.code().unwrap().code(), "22023", "{queue}");
+    }
 }
 
 #[tokio::test]

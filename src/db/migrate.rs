@@ -69,6 +69,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(41, "0041_client_functions_plan_once.sql"),
     migration!(42, "0042_search_without_parallel_workers.sql"),
     migration!(43, "0043_urgent_first_pages_read_two_ranges.sql"),
+    migration!(44, "0044_agent_queue_refuses_a_null_queue.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
