@@ -86,6 +86,17 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
         .await?
         .get(0);
 
+    // The tabs' counts come from maintained totals, which a crash empties (an UNLOGGED table)
+    // until a notifier rebuilds them; meanwhile ticket_counts() counts every ticket. Asked
+    // before the extension below is created, so that no early return leaves it behind.
+    let totals_valid: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM app.ticket_counters WHERE scope = 'valid')",
+            &[],
+        )
+        .await?
+        .get(0);
+
     // pg_stat_statements, when the server loads it: created here if missing, dropped after.
     let created = admin
         .batch_execute("CREATE EXTENSION pg_stat_statements")
@@ -102,16 +113,6 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
         "Pane queries as the busiest people. Path: \"psql\" is the query as a person writes it in psql (through the policies); \"client\" is what the client sends (src/db/repo.rs). Times: round trip p50 / p99 in ms; server ms and buffers per call from pg_stat_statements{}; the floor is the same rows read by the superuser without RLS (for the client's lists, with what the client shows besides: the names and each row's news marker); ratio = server time / floor server time; goal = within 2x of the floor + 0.2 ms and under 2 ms, server-side; same rows = identical ids in order (or the same count).\n\n",
         if statements { "" } else { " (not loaded here: shared_preload_libraries)" }
     ));
-    // The tabs' counts come from maintained totals, which a crash empties (an UNLOGGED table)
-    // until a notifier rebuilds them; meanwhile ticket_counts() counts every ticket.
-    let totals_valid: bool = b
-        .admin
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM app.ticket_counters WHERE scope = 'valid')",
-            &[],
-        )
-        .await?
-        .get(0);
     if !totals_valid {
         b.out.push_str("The maintained counts are not valid here (no notifier has run since the server crashed or the database was restored): the tabs' counts below are counted, not read. Start `tickets notifier` once to rebuild them.\n\n");
     }
