@@ -1,7 +1,8 @@
 //! The I/O task: performs the state's effects on the person's own session and answers with
-//! messages. Reads run concurrently (tokio-postgres pipelines them on one connection), so a
-//! slow list never holds up a detail; when effects pile up, only the latest load of each pane
-//! runs (latest wins). Actions run one at a time, in order. No sentence is written here: the
+//! messages. Reads are pipelined on the one connection (none waits for another's answer to be
+//! sent), and their answers reach the state in the order they were asked for, as the
+//! connection gives them; when effects pile up, only the latest load of each pane runs
+//! (latest wins). Actions run one at a time, in order. No sentence is written here: the
 //! answers are model types and typed errors, and `app` says what they mean to a person.
 
 use super::drafts::DraftSaver;
@@ -15,7 +16,7 @@ use crate::drafts::DraftStore;
 use crate::model::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
@@ -96,6 +97,8 @@ async fn run(
     stats_reads: Arc<AtomicU64>,
 ) {
     let mut current: Option<LoggedIn> = None;
+    // When the last load spawned has handed its answer to the state (see below).
+    let mut delivered: Option<oneshot::Receiver<()>> = None;
     let drafts = DraftSaver::start(drafts, server);
     let (live_tx, mut live) = mpsc::unbounded_channel();
     loop {
@@ -240,10 +243,22 @@ async fn run(
                             break;
                         }
                     } else {
+                        // The connection answers in the order the loads were asked, but the
+                        // tasks that carry the answers back are scheduled in any order: each
+                        // waits until the load before it has handed over its answer, or the
+                        // header's count could show a ticket a frame before the list does.
+                        let before = delivered.take();
+                        let (done, after) = oneshot::channel();
+                        delivered = Some(after);
                         tokio::spawn(async move {
                             let reply = perform(&session, &conn, effect).await;
                             drop(busy);
+                            if let Some(before) = before {
+                                // An error only means that task ended without answering.
+                                let _ = before.await;
+                            }
                             let _ = replies.send(Msg::Db(reply)).await;
+                            let _ = done.send(());
                         });
                     }
                 }
