@@ -443,3 +443,55 @@ async fn a_change_says_whether_it_moved_a_count() {
         assert!(rows.iter().all(|(_, m)| *m == moves), "{sql}: {rows:?}");
     }
 }
+
+/// A client's read of the change log asks for the announced head once, however many changes
+/// it returns: a read is made after every batch of changes by every live client, so a cost per
+/// row there is paid by everyone, all the time. (Written as a plain CTE, the head was inlined
+/// into the join's condition and `ticket_changes_head()` ran once per change read.)
+#[tokio::test]
+async fn reading_the_change_log_asks_for_the_head_once() {
+    let db = TestDb::new().await;
+    let cast = db.cast().await;
+    let admin = db.admin().await;
+    // Function calls are counted only where track_functions says so (a superuser setting).
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET track_functions = 'pl'",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let alice = db.login(&cast.alice).await;
+    alice
+        .batch_execute(
+            "INSERT INTO tickets (subject) SELECT 'Pool ticket ' || i FROM generate_series(1, 40) i",
+        )
+        .await
+        .unwrap();
+    admin
+        .execute("SELECT public.announce_ticket_changes()", &[])
+        .await
+        .unwrap();
+    let al = db.login(&cast.al).await;
+    al.batch_execute("BEGIN").await.unwrap();
+    let rows = al
+        .query(tickets::db::listen::READ_CHANGES, &[&0i64])
+        .await
+        .unwrap();
+    // The pool's 40 filings, all visible to an agent.
+    assert_eq!(rows.len(), 40, "the agent reads every filing into the pool");
+    let calls: i64 = al
+        .query_one(
+            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_xact_user_functions \
+             WHERE funcname = 'ticket_changes_head'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    al.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(
+        calls, 1,
+        "ticket_changes_head() called {calls} times for 40 changes"
+    );
+}

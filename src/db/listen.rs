@@ -47,7 +47,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(75);
 const NOTES: usize = 64;
 /// What changed since `$1` up to the announced head, through the change log's RLS. The head
 /// comes from the database, never from a notification (anyone may send on a channel they know).
-const READ_CHANGES: &str = "WITH head AS (SELECT coalesce(public.ticket_changes_head(), 0) AS seq) \
+/// MATERIALIZED asks for the head once: inlined, `ticket_changes_head()` became a filter called
+/// on every row read (300 changes: 4.0 ms and 623 buffers, against 0.5 ms and 24 once), and
+/// the upper bound was no index condition.
+pub const READ_CHANGES: &str = "WITH head AS MATERIALIZED (SELECT coalesce(public.ticket_changes_head(), 0) AS seq) \
      SELECT head.seq, c.ticket_id, c.moves_counts FROM head \
      LEFT JOIN public.ticket_changes c ON c.seq > $1 AND c.seq <= head.seq \
      ORDER BY c.seq";
