@@ -518,3 +518,57 @@ async fn a_claim_lost_in_a_race_names_the_agent_who_won() {
     assert_eq!(again, words(unknown, random));
     assert!(!again.1.contains(&w.a1.login), "{again:?}");
 }
+
+/// History rows and messages take version 7 UUIDs (0045): the first 48 bits are the row's
+/// own time in milliseconds, so each new key lands at the end of its index instead of on a
+/// random page (a page written whole to the WAL after every checkpoint). Rows written one after
+/// another get increasing ids; the rest of the id stays random.
+#[tokio::test]
+async fn appended_rows_take_time_ordered_ids() {
+    let w = Cast::new().await;
+    let ticket = w.file("Fan noise").await;
+    w.l1.execute("SELECT claim_ticket($1)", &[&ticket])
+        .await
+        .unwrap();
+    for body in ["Which fan?", "The left one"] {
+        w.c.execute(
+            "INSERT INTO ticket_messages (ticket_id, body) VALUES ($1, $2)",
+            &[&ticket, &body],
+        )
+        .await
+        .unwrap();
+    }
+    // Every id, with the millisecond its first 48 bits say and the row's own time, in the
+    // order the rows were written.
+    let rows =
+        w.su.query(
+            "SELECT id, ('x' || left(replace(id::text, '-', ''), 12))::bit(48)::bigint,
+                    floor(extract(epoch FROM at) * 1000)::bigint
+             FROM (SELECT id, changed_at AS at, seq AS n, 0 AS part FROM ticket_status_history
+                   WHERE ticket_id = $1
+                   UNION ALL
+                   SELECT id, created_at, 0, 1 FROM ticket_messages WHERE ticket_id = $1) r
+             ORDER BY part, n, at",
+            &[&ticket],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4, "filed, claimed, two messages");
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.get(0)).collect();
+    for (row, id) in rows.iter().zip(&ids) {
+        assert_eq!(id.get_version_num(), 7, "{id} is not a version 7 UUID");
+        let (in_id, at): (i64, i64) = (row.get(1), row.get(2));
+        // The id's clock and the row's time are read at nearly the same moment, in either
+        // order (a message's id default is evaluated before its created_at default; a history
+        // row's time is taken before its insert): within a second of each other.
+        assert!(
+            (in_id - at).abs() < 1000,
+            "{id}: {in_id} ms in the id against {at} ms for the row"
+        );
+    }
+    assert!(
+        ids[0] < ids[1],
+        "the claim's history row comes after the filing's"
+    );
+    assert!(ids[2] < ids[3], "the second message comes after the first");
+}

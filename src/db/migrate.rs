@@ -70,6 +70,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(42, "0042_search_without_parallel_workers.sql"),
     migration!(43, "0043_urgent_first_pages_read_two_ranges.sql"),
     migration!(44, "0044_agent_queue_refuses_a_null_queue.sql"),
+    migration!(45, "0045_appended_rows_take_time_ordered_ids.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
