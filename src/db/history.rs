@@ -50,13 +50,25 @@ pub async fn history(
     me: &Me,
     ticket: Uuid,
 ) -> Result<Vec<HistoryEntry>, DbError> {
+    // One look-up of the few people on the page, not one per column. Staff read `users` one
+    // person at a time (a LATERAL probe of users_pkey): as `id IN (...)`, a timeline of 789
+    // rows made the planner expect hundreds of people and read all 50,164 (896 buffers, 11 ms).
+    // A customer's names come from names_on_tickets, a handful of rows, asked once.
+    let people = match me.role {
+        Role::Customer => format!(
+            "SELECT n.id, n.display_name, n.login FROM {names} n WHERE n.id IN ({PAGE_PEOPLE})",
+            names = labels_of(me.role, "SELECT $1::uuid", true)
+        ),
+        Role::Agent | Role::Admin => format!(
+            "SELECT n.id, n.display_name, n.login FROM ({PAGE_PEOPLE}) p(id) \
+             CROSS JOIN LATERAL (SELECT u.id, u.display_name, u.login FROM public.users u \
+                                 WHERE u.id = p.id LIMIT 1) n"
+        ),
+    };
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT * FROM public.ticket_status_history WHERE ticket_id = $1), \
-              people AS MATERIALIZED (SELECT n.id, n.display_name, n.login FROM {names} n WHERE n.id IN ({ids})) \
+              people AS MATERIALIZED ({people}) \
          SELECT {HISTORY_COLUMNS} FROM page h {joins} ORDER BY h.seq",
-        // One look-up of the few people on the page, not one per column.
-        names = labels_of(me.role, "SELECT $1::uuid", true),
-        ids = PAGE_PEOPLE,
         joins = history_joins("people")
     );
     let rows = client.query(&sql, &[&ticket]).await?;
