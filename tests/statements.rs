@@ -112,3 +112,32 @@ async fn requests_go_out_in_the_order_of_the_calls() {
         "the second call overtook the first: {first} vs {second}"
     );
 }
+
+/// Every session the client opens runs without JIT unless its connection settings set `jit`
+/// themselves: PostgreSQL compiles a statement with LLVM when its *estimated* cost is high,
+/// and the client's statements are short whatever the planner guesses (an agent opening a
+/// long timeline spent 290 ms compiling a statement that then ran in 3).
+#[tokio::test]
+async fn sessions_run_without_jit_unless_told_otherwise() {
+    let db = TestDb::new().await;
+    let cast = db.cast().await;
+    let jit = async |config: &tokio_postgres::Config| -> String {
+        tickets::db::connect_config(config)
+            .await
+            .unwrap()
+            .query_one("SELECT current_setting('jit')", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let mut config = db.login_config(&cast.al);
+    assert_eq!(jit(&config).await, "off");
+    config.options("-c statement_timeout=5s");
+    assert_eq!(jit(&config).await, "off", "beside other options");
+    config.options("-c jit=on");
+    assert_eq!(
+        jit(&config).await,
+        "on",
+        "the connection's own choice stands"
+    );
+}
