@@ -350,7 +350,7 @@ impl Target {
         {
             config.password(pw);
         }
-        config.options(session_options(config.get_options()));
+        config.options(conninfo::session_options(config.get_options()));
         let unix = h.host.starts_with('/');
         let first = config.connect(self.tls.connector.clone()).await;
         let (client, mut connection) = match first {
@@ -449,19 +449,6 @@ impl From<Config> for Target {
             passfile: Arc::new(PassFile::default()),
             warnings: Vec::new(),
         }
-    }
-}
-
-/// The startup options of every session: the connection's own, plus `jit=off` unless they
-/// set `jit` themselves. PostgreSQL compiles a plan's expressions with LLVM when the plan's
-/// *estimated* cost is high, and the client's statements are short whatever their estimates:
-/// an agent opening a ticket with a 789-row timeline (joins estimated at 2.6 million rows)
-/// spent 290 ms compiling a statement that ran in 3.
-fn session_options(given: Option<&str>) -> String {
-    match given.map(str::trim) {
-        Some(o) if o.contains("jit") => o.to_owned(),
-        Some(o) if !o.is_empty() => format!("{o} -c jit=off"),
-        _ => "-c jit=off".to_owned(),
     }
 }
 
