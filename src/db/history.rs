@@ -1,9 +1,8 @@
-//! A ticket's history and the admins' audit feed across all tickets: who changed what, named
-//! as the reader may know them (staff: name plus login; customers: names only), paged with
-//! keyset cursors from either end.
+//! The admins' audit feed across all tickets: who changed what, each person as "Name
+//! (login)", paged with keyset cursors from either end. A ticket's own timeline is read with
+//! its conversation, a page at a time, through `ticket_thread` (`db::thread`).
 
 use super::error::DbError;
-use super::repo::labels_of;
 use super::statements::Query;
 use crate::model::*;
 use tokio_postgres::Row;
@@ -40,39 +39,6 @@ fn history_entry(r: &Row, subject: Option<String>) -> HistoryEntry {
         changed_by_login: r.get(15),
         changed_at: r.get(12),
     }
-}
-
-const PAGE_PEOPLE: &str = "SELECT old_agent_id FROM page UNION SELECT new_agent_id FROM page UNION SELECT changed_by FROM page";
-
-/// One ticket's timeline, oldest first.
-pub async fn history(
-    client: &impl Query,
-    me: &Me,
-    ticket: Uuid,
-) -> Result<Vec<HistoryEntry>, DbError> {
-    // One look-up of the few people on the page, not one per column. Staff read `users` one
-    // person at a time (a LATERAL probe of users_pkey): as `id IN (...)`, a timeline of 789
-    // rows made the planner expect hundreds of people and read all 50,164 (896 buffers, 11 ms).
-    // A customer's names come from names_on_tickets, a handful of rows, asked once.
-    let people = match me.role {
-        Role::Customer => format!(
-            "SELECT n.id, n.display_name, n.login FROM {names} n WHERE n.id IN ({PAGE_PEOPLE})",
-            names = labels_of(me.role, "SELECT $1::uuid", true)
-        ),
-        Role::Agent | Role::Admin => format!(
-            "SELECT n.id, n.display_name, n.login FROM ({PAGE_PEOPLE}) p(id) \
-             CROSS JOIN LATERAL (SELECT u.id, u.display_name, u.login FROM public.users u \
-                                 WHERE u.id = p.id LIMIT 1) n"
-        ),
-    };
-    let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT * FROM public.ticket_status_history WHERE ticket_id = $1), \
-              people AS MATERIALIZED ({people}) \
-         SELECT {HISTORY_COLUMNS} FROM page h {joins} ORDER BY h.seq",
-        joins = history_joins("people")
-    );
-    let rows = client.query(&sql, &[&ticket]).await?;
-    Ok(rows.iter().map(|r| history_entry(r, None)).collect())
 }
 
 /// One page of the audit feed across all tickets, newest first (admins).

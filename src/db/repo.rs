@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 pub const PAGE: i64 = 100;
 
-pub use super::history::{audit, audit_tail, history};
+pub use super::history::{audit, audit_tail};
 
 /// What a list page reads of a ticket: not the description nor the search vector, which would
 /// only be fetched (and detoasted) to be thrown away.
@@ -110,18 +110,6 @@ pub async fn moves(client: &impl Query, role: Role) -> Result<Vec<Move>, DbError
 fn names_of(role: Role, tickets_sql: &str, with_history: bool) -> String {
     match role {
         Role::Customer => format!("public.names_on_tickets(ARRAY({tickets_sql}), {with_history})"),
-        Role::Agent | Role::Admin => "public.users".to_owned(),
-    }
-}
-
-/// Like `names_of`, with each person's `login` where changes are attributed: staff read it
-/// (display names repeat across people); a customer is never shown logins (NULL).
-pub(super) fn labels_of(role: Role, tickets_sql: &str, with_history: bool) -> String {
-    match role {
-        Role::Customer => format!(
-            "(SELECT n.id, n.display_name, NULL::text AS login FROM {} n)",
-            names_of(role, tickets_sql, with_history)
-        ),
         Role::Agent | Role::Admin => "public.users".to_owned(),
     }
 }
