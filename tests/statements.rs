@@ -115,8 +115,8 @@ async fn requests_go_out_in_the_order_of_the_calls() {
 
 /// Every session the client opens runs without JIT unless its connection settings set `jit`
 /// themselves: PostgreSQL compiles a statement with LLVM when its *estimated* cost is high,
-/// and the client's statements are short whatever the planner guesses (an agent opening a
-/// long timeline spent 290 ms compiling a statement that then ran in 3).
+/// and the client's statements are short whatever the planner guesses (a read of a long
+/// timeline spent 290 ms compiling a statement that then ran in 3).
 #[tokio::test]
 async fn sessions_run_without_jit_unless_told_otherwise() {
     let db = TestDb::new().await;

@@ -326,8 +326,8 @@ pub fn to_keywords<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
 /// The startup options of every session: the connection's own, plus `jit=off` unless they
 /// set one of the `jit` settings themselves. PostgreSQL compiles a plan's expressions with
 /// LLVM when the plan's *estimated* cost is high, and the client's statements are short
-/// whatever their estimates: an agent opening a ticket with a 789-row timeline (joins
-/// estimated at 2.6 million rows) spent 290 ms compiling a statement that ran in 3.
+/// whatever their estimates: a read of a 789-row timeline (joins estimated at 2.6 million
+/// rows) spent 290 ms compiling a statement that ran in 3.
 pub(crate) fn session_options(given: Option<&str>) -> String {
     let given = given.map(str::trim).unwrap_or("");
     // `-c jit=on`, `-cjit=on`, `--jit=on`, `-c jit_above_cost=...`: the person's own choice.
