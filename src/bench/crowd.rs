@@ -177,9 +177,11 @@ async fn measure(
             Priority::from_sql(row.get::<_, &str>(0)).ok_or_else(|| eyre!("unknown priority"))?;
         for s in &shared {
             let mut s = s.lock().expect("shared");
+            // A newer change to the same ticket supersedes an older one not yet shown, on
+            // screen or not: a ticket that a change moved off a client's loaded page and the
+            // next change brought back shows the newer value, never the older one.
+            s.expects.retain(|e| e.ticket != ticket);
             if s.on_screen.contains(&ticket) {
-                // A newer change to the same ticket supersedes an older one not yet shown.
-                s.expects.retain(|e| e.ticket != ticket);
                 s.expects.push(Expect {
                     ticket,
                     priority,
