@@ -447,7 +447,7 @@ async fn a_change_says_whether_it_moved_a_count() {
 /// A client's read of the change log asks for the announced head once, however many changes
 /// it returns: a read is made after every batch of changes by every live client, so a cost per
 /// row there is paid by everyone, all the time. (Written as a plain CTE, the head was inlined
-/// into the join's condition and `ticket_changes_head()` ran once per change read.)
+/// into the join's condition and `ticket_changes_head()` ran for every change read, twice.)
 #[tokio::test]
 async fn reading_the_change_log_asks_for_the_head_once() {
     let db = TestDb::new().await;

@@ -105,11 +105,11 @@ pub async fn moves(client: &impl Query, role: Role) -> Result<Vec<Move>, DbError
 }
 
 /// Where the names of the people on some tickets come from: staff may read `users`; a customer
-/// gets the names of the people on their own tickets (`tickets_sql`, a query of ticket ids),
-/// and no e-mails. `with_history` adds everyone in those tickets' history.
-fn names_of(role: Role, tickets_sql: &str, with_history: bool) -> String {
+/// gets the names of the customer and agent of their own tickets (`tickets_sql`, a query of
+/// ticket ids), and no e-mails.
+fn names_of(role: Role, tickets_sql: &str) -> String {
     match role {
-        Role::Customer => format!("public.names_on_tickets(ARRAY({tickets_sql}), {with_history})"),
+        Role::Customer => format!("public.names_on_tickets(ARRAY({tickets_sql}), false)"),
         Role::Agent | Role::Admin => "public.users".to_owned(),
     }
 }
@@ -252,8 +252,7 @@ fn rows_of_page(role: Role, page_sql: &str, order: &str) -> String {
         // (a customer's page of 100 tickets has a handful of agents; each id given is checked).
         names = names_of(
             role,
-            "SELECT DISTINCT ON (agent_id) id FROM page WHERE agent_id IS NOT NULL",
-            false
+            "SELECT DISTINCT ON (agent_id) id FROM page WHERE agent_id IS NOT NULL"
         ),
         customers = customer_join(role),
         unseen = unseen(role)
@@ -351,7 +350,7 @@ pub async fn ticket(
          SELECT {ROW_COLUMNS}, t.description, c.display_name, \
                 (SELECT u.email FROM public.users u WHERE u.id = t.customer_id) \
          FROM page t LEFT JOIN names a ON a.id = t.agent_id LEFT JOIN names c ON c.id = t.customer_id",
-        names = names_of(me.role, "SELECT id FROM page", false)
+        names = names_of(me.role, "SELECT id FROM page")
     );
     let row = client.query_opt(&sql, &[&id]).await?;
     Ok(row.map(|r| TicketDetail {
@@ -438,7 +437,7 @@ pub async fn row(client: &impl Query, me: &Me, id: Uuid) -> Result<Option<Ticket
     let sql = format!(
         "WITH page AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.id = $1) \
          SELECT {ROW_COLUMNS}, c.display_name FROM page t LEFT JOIN {names} a ON a.id = t.agent_id {customers}",
-        names = names_of(me.role, "SELECT id FROM page", false),
+        names = names_of(me.role, "SELECT id FROM page"),
         customers = customer_join(me.role)
     );
     Ok(client

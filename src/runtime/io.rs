@@ -1,8 +1,9 @@
 //! The I/O task: performs the state's effects on the person's own session and answers with
 //! messages. Reads are sent at once and pipelined on the one connection, and their answers
 //! reach the state in the order the loads were asked for, the order the connection answers
-//! in; when effects pile up, only the latest load of each pane runs (latest wins). Actions run one at a time, in order. No sentence is written here: the
-//! answers are model types and typed errors, and `app` says what they mean to a person.
+//! in; when effects pile up, only the latest load of each pane runs (latest wins). Actions run
+//! one at a time, in order. No sentence is written here: the answers are model types and
+//! typed errors, and `app` says what they mean to a person.
 
 use super::drafts::DraftSaver;
 use super::requests::{failure, perform};
