@@ -572,3 +572,99 @@ async fn appended_rows_take_time_ordered_ids() {
     );
     assert!(ids[2] < ids[3], "the second message comes after the first");
 }
+
+/// A ticket's search words are its subject and description (0047): written when they are set,
+/// by nobody else, and not computed again by a write that changes neither (a claim, a release,
+/// a status or priority change), as a generated column was on every UPDATE.
+#[tokio::test]
+async fn search_words_follow_the_subject_and_description_only() {
+    let w = Cast::new().await;
+    // Calls are counted only where track_functions says so (a superuser setting), for the
+    // sessions that log in after it.
+    w.su.batch_execute(&format!(
+        "ALTER DATABASE {} SET track_functions = 'pl'",
+        w.db.name
+    ))
+    .await
+    .unwrap();
+    let (agent, admin) = tokio::join!(w.db.login(&w.a1), w.db.login(&w.admin));
+    let ticket = w.file("Fan noise").await;
+    let words_are_the_tickets = "SELECT search = to_tsvector('english', subject || ' ' || description) \
+                                 FROM tickets WHERE id = $1";
+    let fresh: bool =
+        w.su.query_one(words_are_the_tickets, &[&ticket])
+            .await
+            .unwrap()
+            .get(0);
+    assert!(
+        fresh,
+        "a filed ticket's words are its subject and description"
+    );
+
+    let indexed = "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_xact_user_functions \
+                   WHERE funcname = 'index_ticket_words'";
+    agent.batch_execute("BEGIN").await.unwrap();
+    agent
+        .execute("SELECT claim_ticket($1)", &[&ticket])
+        .await
+        .unwrap();
+    agent
+        .execute(
+            "UPDATE tickets SET status = 'in_progress', priority = 'high' WHERE id = $1",
+            &[&ticket],
+        )
+        .await
+        .unwrap();
+    let calls: i64 = agent.query_one(indexed, &[]).await.unwrap().get(0);
+    agent.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(
+        calls, 0,
+        "a claim and a status change computed the words {calls} times"
+    );
+
+    // An admin's edit of the description is found by its new words; words set by hand are not
+    // kept, whoever sets them.
+    admin.batch_execute("BEGIN").await.unwrap();
+    admin
+        .execute(
+            "UPDATE tickets SET description = 'the left fan rattles' WHERE id = $1",
+            &[&ticket],
+        )
+        .await
+        .unwrap();
+    let calls: i64 = admin.query_one(indexed, &[]).await.unwrap().get(0);
+    admin.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(
+        calls, 1,
+        "an edit of the description computes the words once"
+    );
+    let found = "SELECT count(*) FROM search_tickets($1) WHERE id = $2";
+    let n: i64 = admin
+        .query_one(found, &[&"rattles", &ticket])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "the edited description is searched");
+    admin
+        .execute(
+            "UPDATE tickets SET search = to_tsvector('english', 'counterfeit') WHERE id = $1",
+            &[&ticket],
+        )
+        .await
+        .unwrap();
+    let n: i64 = admin
+        .query_one(found, &[&"counterfeit", &ticket])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "an admin stored words that are not the ticket's");
+    let fresh: bool =
+        w.su.query_one(words_are_the_tickets, &[&ticket])
+            .await
+            .unwrap()
+            .get(0);
+    assert!(
+        fresh,
+        "after every change the words are the subject and description"
+    );
+}

@@ -10,6 +10,8 @@
 #   tickets notifier --database-url "$URL" &
 #   tickets bench --listeners 100 --database-url "$URL" &
 # Prints one line per run: script, agents, writes/s, p50 and p99 latency (ms), failures.
+# MODE=prepared sends each write as the client does (src/db/statements.rs prepares every
+# statement once per connection); the default, simple, sends it as psql does.
 # Needs benches/pgbench/setup.sql applied (as a superuser); teardown.sql removes it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +25,7 @@ for script in ${SCRIPTS:-claim_release priority}; do
         pids=()
         for k in $(seq 1 "$agents"); do
             mkdir "$out/$k"
-            (cd "$out/$k" && exec pgbench -n -U "${PREFIX}_agent$k" -f "$here/$script.sql" \
+            (cd "$out/$k" && exec pgbench -n -M "${MODE:-simple}" -U "${PREFIX}_agent$k" -f "$here/$script.sql" \
                 -D phase=0 -D slice="$k" -c 1 -j 1 -T "$DURATION" -l >summary 2>&1) &
             pids+=($!)
         done

@@ -72,6 +72,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(44, "0044_agent_queue_refuses_a_null_queue.sql"),
     migration!(45, "0045_appended_rows_take_time_ordered_ids.sql"),
     migration!(46, "0046_names_on_a_page_looked_up_by_id.sql"),
+    migration!(47, "0047_a_write_computes_only_what_it_changes.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
