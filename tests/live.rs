@@ -453,14 +453,7 @@ async fn reading_the_change_log_asks_for_the_head_once() {
     let db = TestDb::new().await;
     let cast = db.cast().await;
     let admin = db.admin().await;
-    // Function calls are counted only where track_functions says so (a superuser setting).
-    admin
-        .batch_execute(&format!(
-            "ALTER DATABASE {} SET track_functions = 'pl'",
-            db.name
-        ))
-        .await
-        .unwrap();
+    db.count_function_calls().await;
     let alice = db.login(&cast.alice).await;
     alice
         .batch_execute(
@@ -480,15 +473,7 @@ async fn reading_the_change_log_asks_for_the_head_once() {
         .unwrap();
     // The pool's 40 filings, all visible to an agent.
     assert_eq!(rows.len(), 40, "the agent reads every filing into the pool");
-    let calls: i64 = al
-        .query_one(
-            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_xact_user_functions \
-             WHERE funcname = 'ticket_changes_head'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let calls = common::calls_this_transaction(&al, "ticket_changes_head").await;
     al.batch_execute("COMMIT").await.unwrap();
     assert_eq!(
         calls, 1,

@@ -232,6 +232,19 @@ impl TestDb {
         superuser_client(&self.name).await
     }
 
+    /// Counts calls of PL/pgSQL functions (track_functions, a superuser setting) in the
+    /// sessions that log in from now on; read with `calls_this_transaction`.
+    pub async fn count_function_calls(&self) {
+        self.admin()
+            .await
+            .batch_execute(&format!(
+                "ALTER DATABASE {} SET track_functions = 'pl'",
+                self.name
+            ))
+            .await
+            .unwrap();
+    }
+
     /// Starts this database's notifier (`tickets notifier`, as the superuser), once: live
     /// clients hear of changes only through it. On a thread of its own, so a test that
     /// blocks its runtime (the tmux tests wait with thread::sleep) does not stall it.
@@ -342,6 +355,20 @@ impl Drop for TestDb {
         });
         let _ = done_rx.recv_timeout(std::time::Duration::from_secs(5));
     }
+}
+
+/// How many times `function` ran in `client`'s open transaction (in a session that logged in
+/// after `TestDb::count_function_calls`).
+pub async fn calls_this_transaction(client: &Client, function: &str) -> i64 {
+    client
+        .query_one(
+            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_xact_user_functions \
+             WHERE funcname = $1",
+            &[&function],
+        )
+        .await
+        .unwrap()
+        .get(0)
 }
 
 /// The SQLSTATE of a failed statement, or a panic naming what came back instead.

@@ -1,6 +1,7 @@
 //! What the database writes on its own, whoever writes the row: the ids of the append-only
 //! tables' rows (0045) and a ticket's search words (0047).
 
+use super::common::calls_this_transaction;
 use super::support::Cast;
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -65,25 +66,11 @@ async fn appended_rows_take_time_ordered_ids() {
 #[tokio::test]
 async fn search_words_follow_the_subject_and_description_only() {
     let w = Cast::new().await;
-    // Calls are counted only where track_functions says so (a superuser setting), for the
-    // sessions that log in after it.
-    w.su.batch_execute(&format!(
-        "ALTER DATABASE {} SET track_functions = 'pl'",
-        w.db.name
-    ))
-    .await
-    .unwrap();
+    w.db.count_function_calls().await;
     let (agent, admin) = tokio::join!(w.db.login(&w.a1), w.db.login(&w.admin));
     let ticket = w.file("Fan noise").await;
-    let words_are_the_tickets = "SELECT search = to_tsvector('english', subject || ' ' || description) \
-                                 FROM tickets WHERE id = $1";
-    let fresh: bool =
-        w.su.query_one(words_are_the_tickets, &[&ticket])
-            .await
-            .unwrap()
-            .get(0);
     assert!(
-        fresh,
+        words_are_the_tickets(&w, ticket).await,
         "a filed ticket's words are its subject and description"
     );
 
@@ -130,15 +117,23 @@ async fn search_words_follow_the_subject_and_description_only() {
         .unwrap()
         .get(0);
     assert_eq!(n, 0, "an admin stored words that are not the ticket's");
-    let fresh: bool =
-        w.su.query_one(words_are_the_tickets, &[&ticket])
-            .await
-            .unwrap()
-            .get(0);
     assert!(
-        fresh,
+        words_are_the_tickets(&w, ticket).await,
         "after every change the words are the subject and description"
     );
+}
+
+/// Whether the ticket's stored words are those of its subject and description (as the
+/// superuser reads them, past every policy).
+async fn words_are_the_tickets(w: &Cast, ticket: Uuid) -> bool {
+    w.su.query_one(
+        "SELECT search = to_tsvector('english', subject || ' ' || description) \
+         FROM tickets WHERE id = $1",
+        &[&ticket],
+    )
+    .await
+    .unwrap()
+    .get(0)
 }
 
 /// How many times `statements` (each given `ticket` as $1), run in one transaction by
@@ -149,15 +144,7 @@ async fn words_computed(client: &Client, statements: &[&str], ticket: Uuid) -> i
     for sql in statements {
         client.execute(*sql, &[&ticket]).await.unwrap();
     }
-    let calls: i64 = client
-        .query_one(
-            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_xact_user_functions \
-             WHERE funcname = 'index_ticket_words'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let calls = calls_this_transaction(client, "index_ticket_words").await;
     client.batch_execute("COMMIT").await.unwrap();
     calls
 }
