@@ -20,9 +20,11 @@ const RECENT_P: &str = "ORDER BY p.updated_at DESC, p.id DESC";
 /// A list floor with what the client's page shows besides the ticket, for `me`: the agent's
 /// name, the customer's (for staff), and whether the ticket has news for `me` (the client's
 /// marker: changed, or a message `me` may read posted, since `me` last opened it). The same
-/// result the client computes, read by the superuser without RLS. The list shows each ticket's
+/// result the client computes, read by the superuser without RLS, in the columns the client's
+/// list returns (`repo::list`: the ticket's, the names and the marker), since sending a page's
+/// subjects, statuses and times is part of a page's server time. The list shows each ticket's
 /// number too, which no list index covers: the floor reads it as well (its first `COLS` gains
-/// `number`, selected below), or it would be an index-only scan the client cannot make.
+/// `number`), or it would be an index-only scan the client cannot make.
 fn shown(floor: &str, order: &str, me: &Me) -> String {
     let floor = floor.replacen(COLS, &format!("{COLS}, number"), 1);
     let id = me.id;
@@ -48,8 +50,9 @@ fn shown(floor: &str, order: &str, me: &Me) -> String {
         ),
     };
     format!(
-        "SELECT p.id, p.number, a.display_name, c.display_name, coalesce({scope} AND (s.seen_at IS NULL OR p.updated_at > s.seen_at \
-         OR EXISTS (SELECT 1 FROM ticket_messages m WHERE m.ticket_id = p.id AND m.created_at > s.seen_at{messages})), false) \
+        "SELECT p.id, p.subject, p.status::text, p.priority::text, p.customer_id, p.agent_id, a.display_name, \
+         p.created_at, p.updated_at, p.number, coalesce({scope} AND (s.seen_at IS NULL OR p.updated_at > s.seen_at \
+         OR EXISTS (SELECT 1 FROM ticket_messages m WHERE m.ticket_id = p.id AND m.created_at > s.seen_at{messages})), false), c.display_name \
          FROM ({floor}) p LEFT JOIN ticket_seen s ON s.ticket_id = p.id AND s.person_id = '{id}' \
          LEFT JOIN users a ON a.id = p.agent_id {customer} {order}"
     )
@@ -113,7 +116,7 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
         out: String::new(),
     };
     b.out.push_str(&format!(
-        "Pane queries as the busiest people. Path: \"psql\" is the query as a person writes it in psql (through the policies); \"client\" is what the client sends (src/db/repo.rs). Times: round trip p50 / p99 in ms; server ms and buffers per call from pg_stat_statements{}; the floor is the same rows read by the superuser without RLS (for the client's lists, with what the client shows besides: the names and each row's news marker); ratio = server time / floor server time; goal = within 2x of the floor + 0.2 ms and under 2 ms, server-side; same rows = identical ids in order (or the same count). The client reads a ticket's timeline a page at a time through ticket_thread, with the messages: that is the thread part of this bench (--only thread); here, a ticket's whole history as people query it in psql.\n\n",
+        "Pane queries as the busiest people. Path: \"psql\" is the query as a person writes it in psql (through the policies); \"client\" is what the client sends (src/db/repo.rs). Times: round trip p50 / p99 in ms; server ms (the median call) and buffers per call from pg_stat_statements{}; the floor is the same rows read by the superuser without RLS (for the client's lists, the same columns, with what the client shows besides: the names and each row's news marker), called in turn with the path so that both meet the same moments of a shared machine; ratio = server time / floor server time; goal = within 2x of the floor + 0.2 ms and under 2 ms, server-side; same rows = identical ids in order (or the same count). The client reads a ticket's timeline a page at a time through ticket_thread, with the messages: that is the thread part of this bench (--only thread); here, a ticket's whole history as people query it in psql.\n\n",
         if statements { "" } else { " (not loaded here: shared_preload_libraries)" }
     ));
     if !totals_valid {

@@ -6,6 +6,7 @@ use crate::db::DbError;
 use eyre::Result;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -18,9 +19,36 @@ pub(super) type Run<'a> =
 pub(super) struct Measured {
     pub(super) p50: f64,
     pub(super) p99: f64,
-    /// Server-side execution per call (ms) and shared buffers per call, when known.
+    /// Server-side execution per call (ms, the median) and shared buffers per call (the mean),
+    /// when known.
     pub(super) server: Option<(f64, f64)>,
     pub(super) keys: Keys,
+}
+
+/// One side's calls.
+#[derive(Default)]
+struct Samples {
+    round_trips: Vec<Duration>,
+    server_ms: Vec<f64>,
+    blocks: f64,
+}
+
+impl Samples {
+    fn finish(self, statements: bool, keys: Keys) -> Measured {
+        let calls = self.server_ms.len();
+        let server = (statements && calls > 0).then(|| {
+            let mut ms = self.server_ms;
+            ms.sort_by(f64::total_cmp);
+            (ms[calls / 2], self.blocks / calls as f64)
+        });
+        let (p50, p99) = percentiles(self.round_trips);
+        Measured {
+            p50,
+            p99,
+            server,
+            keys,
+        }
+    }
 }
 
 pub(super) struct Bench<'a> {
@@ -31,41 +59,65 @@ pub(super) struct Bench<'a> {
 }
 
 impl<'a> Bench<'a> {
-    /// Times `run` as `role`, with the server's own figures when pg_stat_statements is there.
-    pub(super) async fn measure(&self, role: &str, n: usize, mut run: Run<'_>) -> Result<Measured> {
-        time(2, &mut run).await?; // plans and caches warm before the statistics start
+    /// The server's running totals for `role`'s statements: execution ms and shared buffers.
+    async fn totals(&self, role: &str) -> Result<(f64, f64)> {
+        let row = self
+            .admin
+            .query_one(
+                "SELECT coalesce(sum(s.total_exec_time), 0)::float8,
+                        coalesce(sum(s.shared_blks_hit + s.shared_blks_read), 0)::float8
+                 FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+                 WHERE r.rolname = $1 AND s.query NOT ILIKE '%pg_stat_statements%'",
+                &[&role],
+            )
+            .await?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// One call of `run` as `role`: its round trip and, when pg_stat_statements is there, the
+    /// server's execution time and buffers for it (the change in the role's totals).
+    async fn call(&self, role: &str, run: &mut Run<'_>, into: &mut Samples) -> Result<()> {
+        let before = if self.statements {
+            Some(self.totals(role).await?)
+        } else {
+            None
+        };
+        let started = Instant::now();
+        run().await?;
+        into.round_trips.push(started.elapsed());
+        if let Some((ms, blocks)) = before {
+            let (ms_after, blocks_after) = self.totals(role).await?;
+            into.server_ms.push(ms_after - ms);
+            into.blocks += blocks_after - blocks;
+        }
+        Ok(())
+    }
+
+    /// Times the path as `role` and its floor as the superuser, call for call in turn, so that
+    /// both meet the same moments of a shared machine; a side's server time is the median of
+    /// its calls (one call slowed by a neighbour moves a mean, not a median).
+    pub(super) async fn measure(
+        &self,
+        (role, run): (&str, &mut Run<'_>),
+        (su, floor): (&str, &mut Run<'_>),
+        n: usize,
+    ) -> Result<(Measured, Measured)> {
+        time(2, &mut *run).await?; // plans and caches warm before the statistics start
+        time(2, &mut *floor).await?;
         if self.statements {
             self.admin
                 .batch_execute("SELECT pg_stat_statements_reset()")
                 .await?;
         }
-        let times = time(n, &mut run).await?;
-        let keys = run().await?;
-        let server = if self.statements {
-            let row = self
-                .admin
-                .query_one(
-                    "SELECT coalesce(sum(s.calls), 0)::float8, coalesce(sum(s.total_exec_time), 0)::float8,
-                            coalesce(sum(s.shared_blks_hit + s.shared_blks_read), 0)::float8
-                     FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-                     WHERE r.rolname = $1 AND s.query NOT ILIKE '%pg_stat_statements%'",
-                    &[&role],
-                )
-                .await?;
-            let (calls, ms, blocks): (f64, f64, f64) = (row.get(0), row.get(1), row.get(2));
-            // Every timed call plus the one that returned the keys (and its warm-up's twin).
-            let per = (n + 1 + n.div_ceil(10).max(3)) as f64;
-            (calls > 0.0).then_some((ms / per, blocks / per))
-        } else {
-            None
-        };
-        let (p50, p99) = percentiles(times);
-        Ok(Measured {
-            p50,
-            p99,
-            server,
-            keys,
-        })
+        let (mut m, mut f) = (Samples::default(), Samples::default());
+        for _ in 0..n {
+            self.call(role, run, &mut m).await?;
+            self.call(su, floor, &mut f).await?;
+        }
+        Ok((
+            m.finish(self.statements, run().await?),
+            f.finish(self.statements, floor().await?),
+        ))
     }
 
     /// One table row: a path measured as `role`, its floor as the superuser.
@@ -80,8 +132,8 @@ impl<'a> Bench<'a> {
     ) -> Result<()> {
         let n = if heavy { self.n.min(20) } else { self.n };
         let su = self.admin_role().await?;
-        let m = self.measure(role, n, run).await?;
-        let f = self.measure(&su, n, floor).await?;
+        let (mut run, mut floor) = (run, floor);
+        let (m, f) = self.measure((role, &mut run), (&su, &mut floor), n).await?;
         let server = |m: &Measured| {
             m.server
                 .map_or("-".to_owned(), |(ms, _)| format!("{ms:.3}"))
