@@ -73,6 +73,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(45, "0045_appended_rows_take_time_ordered_ids.sql"),
     migration!(46, "0046_names_on_a_page_looked_up_by_id.sql"),
     migration!(47, "0047_a_write_computes_only_what_it_changes.sql"),
+    migration!(48, "0048_a_ticket_probed_by_id_reads_two_pages.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
