@@ -219,6 +219,29 @@ async fn schemas(client: &Client, out: &mut String) {
     }
 }
 
+/// The extensions the migrations install, in the schema they put them in (their members are
+/// left out of the lists below). The version is the server's package's, not the migrations'.
+async fn extensions(client: &Client, out: &mut String) {
+    let list = rows(
+        client,
+        &format!(
+            "SELECT e.extname, n.nspname FROM pg_extension e
+               JOIN pg_namespace n ON n.oid = e.extnamespace
+              WHERE n.nspname = ANY ({SCHEMAS}) ORDER BY 1"
+        ),
+    )
+    .await;
+    out.push_str(
+        "
+# Extensions
+
+",
+    );
+    for e in &list {
+        let _ = writeln!(out, "{} in schema {}", text(&e[0]), text(&e[1]));
+    }
+}
+
 async fn types(client: &Client, out: &mut String) {
     out.push_str("\n# Types\n");
     let list = rows(
@@ -465,6 +488,7 @@ async fn render(client: &Client) -> String {
     roles(client, &mut out).await;
     database(client, &mut out).await;
     schemas(client, &mut out).await;
+    extensions(client, &mut out).await;
     types(client, &mut out).await;
     relations(client, &mut out).await;
     functions(client, &mut out).await;

@@ -74,6 +74,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(46, "0046_names_on_a_page_looked_up_by_id.sql"),
     migration!(47, "0047_a_write_computes_only_what_it_changes.sql"),
     migration!(48, "0048_a_ticket_probed_by_id_reads_two_pages.sql"),
+    migration!(49, "0049_a_customers_search_reads_only_their_words.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
