@@ -220,7 +220,7 @@ async fn schemas(client: &Client, out: &mut String) {
 }
 
 /// The extensions the migrations install, in the schema they put them in (their members are
-/// left out of the lists below). The version is the server's package's, not the migrations'.
+/// left out of the lists below; no version, which is the server package's, not ours).
 async fn extensions(client: &Client, out: &mut String) {
     let list = rows(
         client,
@@ -231,12 +231,7 @@ async fn extensions(client: &Client, out: &mut String) {
         ),
     )
     .await;
-    out.push_str(
-        "
-# Extensions
-
-",
-    );
+    out.push_str("\n# Extensions\n\n");
     for e in &list {
         let _ = writeln!(out, "{} in schema {}", text(&e[0]), text(&e[1]));
     }

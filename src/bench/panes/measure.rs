@@ -127,12 +127,11 @@ impl<'a> Bench<'a> {
         path: &str,
         role: &str,
         heavy: bool,
-        run: Run<'_>,
-        floor: Run<'_>,
+        mut run: Run<'_>,
+        mut floor: Run<'_>,
     ) -> Result<()> {
         let n = if heavy { self.n.min(20) } else { self.n };
         let su = self.admin_role().await?;
-        let (mut run, mut floor) = (run, floor);
         let (m, f) = self.measure((role, &mut run), (&su, &mut floor), n).await?;
         let server = |m: &Measured| {
             m.server
