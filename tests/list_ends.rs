@@ -401,3 +401,98 @@ async fn urgent_first_pages_walk_every_priority_boundary_from_either_end() {
         );
     }
 }
+
+/// An agent's "All I can see" is their own tickets (whatever their status) and the open pool,
+/// newest first: the client reads the two as separate index ranges and merges them, instead of
+/// passing over every other agent's newest tickets. Walked whole from the top, seven rows at a
+/// time (cursors fall on either range's rows), and from the end, against the superuser's plain
+/// query for the same person.
+#[tokio::test]
+async fn an_agents_everything_is_their_own_and_the_open_pool_newest_first() {
+    let s = scene().await;
+    let bo = s.db.person("agent", "bo").await;
+    let (al, bo_c, ada) = (
+        s.db.login(&s.al).await,
+        s.db.login(&bo).await,
+        s.db.login(&s.ada).await,
+    );
+    al.batch_execute(
+        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets ORDER BY subject LIMIT 40) t;
+         UPDATE tickets SET status = 'resolved'
+          WHERE id IN (SELECT id FROM tickets WHERE agent_id IN (SELECT app.uid())
+                       ORDER BY id LIMIT 10)",
+    )
+    .await
+    .unwrap();
+    bo_c.batch_execute(
+        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id IS NULL
+                                       ORDER BY subject DESC LIMIT 30) t",
+    )
+    .await
+    .unwrap();
+    // Unassigned but closed: no agent's. Then some of the pool and some of bo's become the
+    // newest, between al's.
+    ada.batch_execute(
+        "UPDATE tickets SET status = 'closed'
+          WHERE id IN (SELECT id FROM tickets WHERE agent_id IS NULL ORDER BY id LIMIT 5);
+         UPDATE tickets SET priority = 'urgent'
+          WHERE id IN (SELECT id FROM tickets WHERE status <> 'closed' ORDER BY id DESC LIMIT 60)",
+    )
+    .await
+    .unwrap();
+    let expected: Vec<Uuid> = s
+        .db
+        .admin()
+        .await
+        .query(
+            "SELECT id FROM tickets WHERE agent_id = $1 OR (agent_id IS NULL AND status = 'open')
+              ORDER BY updated_at DESC, id DESC",
+            &[&s.al.id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        expected.len(),
+        TICKETS - 30 - 5,
+        "al's 40 and the open pool"
+    );
+
+    let me = repo::whoami(&al).await.unwrap();
+    assert_eq!(
+        whole(&al, &me, Queue::All, "").await,
+        expected,
+        "page by page"
+    );
+    let mut walked: Vec<TicketRow> = Vec::new();
+    loop {
+        let after = walked.last().map(Cursor::from);
+        let page = repo::list(&al, &me, Queue::All, "", after.as_ref(), 7)
+            .await
+            .unwrap();
+        let short = page.len() < 7;
+        walked.extend(page);
+        if short {
+            break;
+        }
+    }
+    assert_eq!(ids(&walked), expected, "seven rows at a time");
+    let n = expected.len();
+    let tail = repo::list_tail(&al, &me, Queue::All, "", None, repo::PAGE)
+        .await
+        .unwrap();
+    assert_eq!(ids(&tail), expected[n - 100..], "the last page");
+    let above = repo::list_tail(
+        &al,
+        &me,
+        Queue::All,
+        "",
+        Some(&Cursor::from(&tail[0])),
+        repo::PAGE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&above), expected[n - 200..n - 100], "the page above it");
+}

@@ -253,11 +253,17 @@ pub async fn run(args: &BenchArgs, base: &Config, admin: &Client) -> Result<Stri
                     .map(|r| ids(r, |t| t.id))
             })
         }),
+        // The client reads the agent's own tickets and the open pool as two ranges and merges
+        // them (repo::list): so does its floor, without RLS.
         sql(
             admin,
             shown(
                 &lim(
-                    &format!("SELECT {COLS} FROM tickets WHERE {visible} {RECENT}"),
+                    &format!(
+                        "(SELECT {COLS} FROM tickets WHERE agent_id = $1 {RECENT} LIMIT 100) \
+                         UNION ALL (SELECT {COLS}, number FROM tickets \
+                         WHERE agent_id IS NULL AND status = 'open' {RECENT} LIMIT 100) {RECENT}"
+                    ),
                     100,
                 ),
                 RECENT_P,

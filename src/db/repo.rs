@@ -175,27 +175,6 @@ async fn list_page(
     } else {
         limit.clamp(1, 1000) as i32
     };
-    // agent_queue() reads forward only; from the other side, the table under RLS.
-    let (source, filter) = match (queue, me.role, search.is_empty()) {
-        (Queue::Mine, Role::Agent, true) if !reverse => (
-            "public.agent_queue('mine', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t".to_owned(),
-            "$1::uuid IS NOT NULL",
-        ),
-        (Queue::Unassigned, Role::Agent, true) if !reverse => (
-            "public.agent_queue('unassigned', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t".to_owned(),
-            "$1::uuid IS NOT NULL",
-        ),
-        (q, role, plain) => {
-            let source = if plain {
-                "public.tickets t".to_owned()
-            } else {
-                // The cap is a parameter: as text it would make a new prepared statement
-                // for every length of list reloaded.
-                "public.search_tickets($6, $7) t".to_owned()
-            };
-            (source, queue_filter(q, role))
-        }
-    };
     let (keyset, order) = match (urgency, reverse) {
         (true, false) => (
             "($3::timestamptz IS NULL OR t.priority < $4::text::public.ticket_priority \
@@ -216,6 +195,42 @@ async fn list_page(
             "($3::timestamptz IS NULL OR (t.updated_at, t.id) > ($3, $5)) AND $4::text IS NOT NULL",
             "t.updated_at, t.id",
         ),
+    };
+    // agent_queue() reads forward only; from the other side, the table under RLS.
+    let (source, filter) = match (queue, me.role, search.is_empty()) {
+        (Queue::Mine, Role::Agent, true) if !reverse => (
+            "public.agent_queue('mine', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t".to_owned(),
+            "$1::uuid IS NOT NULL",
+        ),
+        (Queue::Unassigned, Role::Agent, true) if !reverse => (
+            "public.agent_queue('unassigned', $2::bigint::int, $4::text::public.ticket_priority, $3, $5) t".to_owned(),
+            "$1::uuid IS NOT NULL",
+        ),
+        // Everything an agent may see is two index ranges, their own tickets and the open pool,
+        // each read in the list's order and merged. Read as one table under RLS, the newest
+        // tickets of every other agent are passed over one by one, each fetched from the heap:
+        // in a busy helpdesk most of the newest tickets are someone else's.
+        (Queue::All, Role::Agent, true) => (
+            format!(
+                "((SELECT {PAGE_COLUMNS} FROM public.tickets t WHERE t.agent_id = $1 AND {keyset} \
+                   ORDER BY {order} LIMIT $2) \
+                  UNION ALL \
+                  (SELECT {PAGE_COLUMNS} FROM public.tickets t \
+                   WHERE t.agent_id IS NULL AND t.status = 'open' AND {keyset} \
+                   ORDER BY {order} LIMIT $2)) t"
+            ),
+            "$1::uuid IS NOT NULL",
+        ),
+        (q, role, plain) => {
+            let source = if plain {
+                "public.tickets t".to_owned()
+            } else {
+                // The cap is a parameter: as text it would make a new prepared statement
+                // for every length of list reloaded.
+                "public.search_tickets($6, $7) t".to_owned()
+            };
+            (source, queue_filter(q, role))
+        }
     };
     let sql = rows_of_page(
         me.role,
