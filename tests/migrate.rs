@@ -312,3 +312,37 @@ async fn migrate_closes_the_maintenance_databases_when_asked() {
         .await
         .unwrap();
 }
+
+/// A server installed without PostgreSQL's contrib lacks the extension 0049 installs
+/// (btree_gin): migrate says which migration needs what, and where it comes from, instead of
+/// a bare "could not open extension control file". Nothing of that migration is applied.
+#[tokio::test]
+async fn a_missing_extension_is_named_with_where_to_get_it() {
+    let db = TestDb::new().await;
+    let mut su = db.admin().await;
+    let err = migrate::migrate_with(
+        &mut su,
+        &with_one_more("CREATE EXTENSION tickets_no_such_extension; CREATE TABLE app.probe ()"),
+    )
+    .await
+    .unwrap_err();
+    let said = err.to_string();
+    assert!(
+        matches!(err, MigrateError::MissingExtension { .. }),
+        "not an extension refusal: {said}"
+    );
+    for words in [
+        "9999_a_test_of_its_own.sql",
+        "tickets_no_such_extension",
+        "postgresql-contrib",
+        "run migrate again",
+    ] {
+        assert!(said.contains(words), "{words:?} missing from: {said}");
+    }
+    let made: bool = su
+        .query_one("SELECT to_regclass('app.probe') IS NOT NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!made, "the failed migration left a table behind");
+}

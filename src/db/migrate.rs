@@ -105,6 +105,10 @@ pub enum MigrateError {
         "migration {name} waited too long for a lock held by: {holders}; run migrate again when they are done (the watchdog of `tickets notifier` ends a person's transaction after app.limits.longest_idle_in_transaction), or end them now with SELECT pg_terminate_backend(pid)"
     )]
     LockHeld { name: String, holders: String },
+    #[error(
+        "migration {name} needs an extension this PostgreSQL server does not have: {source}. It is part of PostgreSQL's contrib: Debian's and Ubuntu's postgresql package ships it; elsewhere install postgresql-contrib (or your distribution's equivalent) for the server's version, then run migrate again"
+    )]
+    MissingExtension { name: String, source: DbError },
     #[error("migration {name} failed: {source}")]
     Failed { name: String, source: DbError },
     #[error("{0}")]
@@ -207,6 +211,12 @@ pub async fn migrate_with(
                     holders,
                 });
             }
+            if missing_extension(&e) {
+                return Err(MigrateError::MissingExtension {
+                    name: m.name.to_owned(),
+                    source: e.into(),
+                });
+            }
             return Err(failed(e));
         }
         // Migrations create objects as tickets_owner (SET LOCAL ROLE); the bookkeeping is ours.
@@ -222,6 +232,24 @@ pub async fn migrate_with(
         report.applied.push(m.name.to_owned());
     }
     Ok(report)
+}
+
+/// Whether CREATE EXTENSION failed for want of the extension's files on the server (installed
+/// without its contrib package): 0A000 "extension ... is not available" in current minor
+/// releases (15.18 here), 58P01 "could not open extension control file" in older ones.
+fn missing_extension(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    let Some(db) = e.as_db_error() else {
+        return false;
+    };
+    let message = db.message();
+    match db.code() {
+        c if *c == SqlState::FEATURE_NOT_SUPPORTED => {
+            message.starts_with("extension ") && message.ends_with(" is not available")
+        }
+        c if *c == SqlState::UNDEFINED_FILE => message.contains("extension control file"),
+        _ => false,
+    }
 }
 
 /// Creates the bookkeeping table if missing (two migrators may race to: the loser finds it
