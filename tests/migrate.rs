@@ -130,6 +130,13 @@ async fn a_non_superuser_cannot_migrate_and_nothing_is_created() {
 /// may take any advisory lock, and keys are shared by everyone in a database.
 const OLD_LOCK_KEY: i64 = 0x0074_6963_6b65_7473;
 
+/// A refusal's text names each of `words`.
+fn says_all(said: &str, words: &[&str]) {
+    for words in words {
+        assert!(said.contains(words), "{words:?} missing from: {said}");
+    }
+}
+
 /// The embedded migrations and one more of a test's own.
 fn with_one_more(sql: &'static str) -> Vec<Migration> {
     let mut all: Vec<Migration> = MIGRATIONS
@@ -238,15 +245,16 @@ async fn a_migration_behind_a_persons_lock_names_the_holder() {
         matches!(err, MigrateError::LockHeld { .. }),
         "not a lock refusal: {said}"
     );
-    for words in [
-        "9999_a_test_of_its_own.sql",
-        alice.login.as_str(),
-        &format!("pid {pid}"),
-        "in a transaction since",
-        "pg_terminate_backend",
-    ] {
-        assert!(said.contains(words), "{words:?} missing from: {said}");
-    }
+    says_all(
+        &said,
+        &[
+            "9999_a_test_of_its_own.sql",
+            alice.login.as_str(),
+            &format!("pid {pid}"),
+            "in a transaction since",
+            "pg_terminate_backend",
+        ],
+    );
 }
 
 /// Issue 14 item 11: the maintenance databases are open to every login by default (a customer
@@ -331,14 +339,15 @@ async fn a_missing_extension_is_named_with_where_to_get_it() {
         matches!(err, MigrateError::MissingExtension { .. }),
         "not an extension refusal: {said}"
     );
-    for words in [
-        "9999_a_test_of_its_own.sql",
-        "tickets_no_such_extension",
-        "postgresql-contrib",
-        "run migrate again",
-    ] {
-        assert!(said.contains(words), "{words:?} missing from: {said}");
-    }
+    says_all(
+        &said,
+        &[
+            "9999_a_test_of_its_own.sql",
+            "tickets_no_such_extension",
+            "postgresql-contrib",
+            "run migrate again",
+        ],
+    );
     let made: bool = su
         .query_one("SELECT to_regclass('app.probe') IS NOT NULL", &[])
         .await
