@@ -496,3 +496,43 @@ async fn an_agents_everything_is_their_own_and_the_open_pool_newest_first() {
     .unwrap();
     assert_eq!(ids(&above), expected[n - 200..n - 100], "the page above it");
 }
+
+/// An agent's `SELECT count(*) FROM tickets` in psql can be read as the floor reads it: a
+/// BitmapOr of their own tickets' index and the pool's (0050). The policy's "mine" is a value
+/// computed once (`= ANY (ARRAY(SELECT app.uid()))`); written `IN (SELECT app.uid())` inside
+/// the policy's OR, it was a subplan checked row by row, and the only plan was a scan of the
+/// whole table. With sequential scans discouraged, the plan shows which one the policy allows.
+#[tokio::test]
+async fn an_agents_count_of_everything_combines_two_index_ranges() {
+    let s = scene().await;
+    let bo = s.db.person("agent", "bo").await;
+    let (al, bo_c) = (s.db.login(&s.al).await, s.db.login(&bo).await);
+    al.batch_execute(
+        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets ORDER BY subject LIMIT 40) t",
+    )
+    .await
+    .unwrap();
+    bo_c.batch_execute(
+        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id IS NULL
+                                       ORDER BY subject DESC LIMIT 30) t",
+    )
+    .await
+    .unwrap();
+    al.batch_execute("SET enable_seqscan = off").await.unwrap();
+    let plan: serde_json::Value = al
+        .query_one("EXPLAIN (FORMAT JSON) SELECT count(*) FROM tickets", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let plan = plan.to_string();
+    assert!(
+        plan.contains("\"BitmapOr\"") && !plan.contains("\"Seq Scan\""),
+        "an agent's count(*) should combine two index ranges, not scan the table: {plan}"
+    );
+    let seen: i64 = al
+        .query_one("SELECT count(*) FROM tickets", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, (TICKETS - 30) as i64, "al's 40 and the open pool");
+}
