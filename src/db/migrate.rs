@@ -76,7 +76,10 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(48, "0048_a_ticket_probed_by_id_reads_two_pages.sql"),
     migration!(49, "0049_a_customers_search_reads_only_their_words.sql"),
     migration!(50, "0050_an_agents_count_reads_like_the_floor.sql"),
-    migration!(51, "0051_a_ticket_update_asks_who_only_for_a_status_move.sql"),
+    migration!(
+        51,
+        "0051_a_ticket_update_asks_who_only_for_a_status_move.sql"
+    ),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
