@@ -402,6 +402,25 @@ async fn urgent_first_pages_walk_every_priority_boundary_from_either_end() {
     }
 }
 
+/// Al claims 40 of the pool's tickets and a second agent, bo, 30 others: each agent's own
+/// tickets beside the open pool. Their sessions, al's first.
+async fn al_and_bo_claim(s: &Scene) -> (tokio_postgres::Client, tokio_postgres::Client) {
+    let bo = s.db.person("agent", "bo").await;
+    let (al, bo) = (s.db.login(&s.al).await, s.db.login(&bo).await);
+    al.batch_execute(
+        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets ORDER BY subject LIMIT 40) t",
+    )
+    .await
+    .unwrap();
+    bo.batch_execute(
+        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id IS NULL
+                                       ORDER BY subject DESC LIMIT 30) t",
+    )
+    .await
+    .unwrap();
+    (al, bo)
+}
+
 /// An agent's "All I can see" is their own tickets (whatever their status) and the open pool,
 /// newest first: the client reads the two as separate index ranges and merges them, instead of
 /// passing over every other agent's newest tickets. Walked whole from the top, seven rows at a
@@ -410,23 +429,12 @@ async fn urgent_first_pages_walk_every_priority_boundary_from_either_end() {
 #[tokio::test]
 async fn an_agents_everything_is_their_own_and_the_open_pool_newest_first() {
     let s = scene().await;
-    let bo = s.db.person("agent", "bo").await;
-    let (al, bo_c, ada) = (
-        s.db.login(&s.al).await,
-        s.db.login(&bo).await,
-        s.db.login(&s.ada).await,
-    );
+    let (al, _bo) = al_and_bo_claim(&s).await;
+    let ada = s.db.login(&s.ada).await;
     al.batch_execute(
-        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets ORDER BY subject LIMIT 40) t;
-         UPDATE tickets SET status = 'resolved'
+        "UPDATE tickets SET status = 'resolved'
           WHERE id IN (SELECT id FROM tickets WHERE agent_id IN (SELECT app.uid())
                        ORDER BY id LIMIT 10)",
-    )
-    .await
-    .unwrap();
-    bo_c.batch_execute(
-        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id IS NULL
-                                       ORDER BY subject DESC LIMIT 30) t",
     )
     .await
     .unwrap();
@@ -505,19 +513,7 @@ async fn an_agents_everything_is_their_own_and_the_open_pool_newest_first() {
 #[tokio::test]
 async fn an_agents_count_of_everything_combines_two_index_ranges() {
     let s = scene().await;
-    let bo = s.db.person("agent", "bo").await;
-    let (al, bo_c) = (s.db.login(&s.al).await, s.db.login(&bo).await);
-    al.batch_execute(
-        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets ORDER BY subject LIMIT 40) t",
-    )
-    .await
-    .unwrap();
-    bo_c.batch_execute(
-        "SELECT claim_ticket(id) FROM (SELECT id FROM tickets WHERE agent_id IS NULL
-                                       ORDER BY subject DESC LIMIT 30) t",
-    )
-    .await
-    .unwrap();
+    let (al, _bo) = al_and_bo_claim(&s).await;
     al.batch_execute("SET enable_seqscan = off").await.unwrap();
     let plan: serde_json::Value = al
         .query_one("EXPLAIN (FORMAT JSON) SELECT count(*) FROM tickets", &[])
