@@ -80,6 +80,7 @@ pub const MIGRATIONS: &[Migration] = &[
         51,
         "0051_a_ticket_update_asks_who_only_for_a_status_move.sql"
     ),
+    migration!(52, "0052_the_update_checks_lineage.sql"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
